@@ -1,0 +1,549 @@
+"""The embedded model registry: files in ``<store>/models/<name>/<version>/``, metadata in the store's DuckDB.
+
+It mirrors hsml 5.x (``ModelRegistry.get_model/get_models/get_best_model``, ``mr.python`` /
+``mr.sklearn`` ``.create_model``, ``Model.save/download/delete``): same parameter names, positions
+and defaults, ``None`` for a missing model, the same messages where the SDK has one.
+
+A version exists exactly when its ``models`` row does. ``save`` copies the files into a staging folder,
+renames it into place and inserts the row in one transaction, so a process killed mid-save leaves
+only leftovers that no reader looks at and that the next save or delete removes. The copy runs while
+the transaction holds the store: iris models are kilobytes, and it means anything found under the
+lock that has no row belongs to a dead process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import operator
+import os
+import re
+import shutil
+import tempfile
+import time
+import uuid
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from serverless_iris.db import connect, transaction
+
+MODELS_DIR = "models"
+STAGING_DIR = ".staging"
+DEFAULT_VERSION = 1  # hsml ModelRegistry.DEFAULT_VERSION: get_model(name) without a version
+NAME_PATTERN = re.compile(r"[a-zA-Z0-9_]+")  # hsml util._validate_model_name
+DIRECTIONS = {"max": 1, "min": -1}  # sign that makes the best version the largest
+_CHUNK = 1 << 20
+
+_TABLES = """
+CREATE TABLE IF NOT EXISTS models (
+    name VARCHAR NOT NULL,
+    version INTEGER NOT NULL,
+    framework VARCHAR NOT NULL,
+    description VARCHAR NOT NULL,
+    metrics VARCHAR,                  -- JSON object of floats, as the Hopsworks backend returns them
+    input_example VARCHAR,            -- JSON, as hsml's util._input_example_to_json makes it
+    model_schema VARCHAR,             -- JSON of ModelSchema/Schema.to_dict() or a plain dict
+    feature_view VARCHAR,             -- JSON {"name", "version"} of the view the model was trained on
+    training_dataset_version INTEGER,
+    created TIMESTAMP NOT NULL,       -- UTC
+    PRIMARY KEY (name, version)
+);
+CREATE TABLE IF NOT EXISTS model_files (
+    name VARCHAR NOT NULL,
+    version INTEGER NOT NULL,
+    path VARCHAR NOT NULL,            -- relative to the version folder, '/'-separated
+    size BIGINT NOT NULL,
+    sha256 VARCHAR NOT NULL,
+    PRIMARY KEY (name, version, path)
+);
+"""
+_COLUMNS = (
+    "name, version, framework, description, metrics, input_example, model_schema, feature_view, "
+    "training_dataset_version"
+)
+
+
+class ModelRegistryException(Exception):
+    """A registry operation was refused (same name and role as hopsworks' ``ModelRegistryException``)."""
+
+
+class ModelIntegrityError(ModelRegistryException):
+    """A saved version's files no longer match the checksums recorded when it was saved."""
+
+
+class VersionWarning(Warning):
+    """No version was given, so a default one is used (as hopsworks' ``util.VersionWarning``)."""
+
+
+@dataclass(frozen=True)
+class _Metadata:
+    """One version's metadata as the ``models`` row stores it (JSON text)."""
+
+    framework: str
+    description: str
+    metrics: str | None
+    input_example: str | None
+    model_schema: str | None
+    feature_view: str | None
+    training_dataset_version: int | None
+
+
+class ModelRegistry:
+    """The embedded counterpart of ``hsml.model_registry.ModelRegistry``."""
+
+    def __init__(self, store: Path) -> None:
+        self._store = Path(store)
+        self.python = _Signature(self._store, "PYTHON")
+        self.sklearn = _Signature(self._store, "SKLEARN")
+
+    def __repr__(self) -> str:
+        return f"ModelRegistry(store: {str(self._store)!r})"
+
+    def get_model(self, name: str, version: int | None = None) -> Model | None:
+        """The model's version, or ``None`` when it does not exist. Like hsml, no version means version 1
+        (with a :class:`VersionWarning`), not the latest."""
+        if version is None:
+            warnings.warn(
+                f"No version provided for getting model `{name}`, defaulting to `{DEFAULT_VERSION}`.",
+                VersionWarning,
+                stacklevel=2,
+            )
+            version = DEFAULT_VERSION
+        models = self._select("WHERE name = ? AND version = ?", [name, _checked_version(version)])
+        return models[0] if models else None
+
+    def get_models(self, name: str) -> list[Model]:
+        """Every saved version of ``name``, oldest first (empty when there is none)."""
+        return self._select("WHERE name = ? ORDER BY version", [name])
+
+    def get_best_model(self, name: str, metric: str, direction: str) -> Model | None:
+        """The version with the highest (``"max"``) or lowest (``"min"``) training metric ``metric``.
+
+        Versions without that metric are skipped; ``None`` when no version has it. Ties go to the newest
+        version (the Hopsworks backend leaves their order unspecified).
+        """
+        sign = DIRECTIONS.get(str(direction).lower())  # hsml model_api._get_models lower-cases it too
+        if sign is None:
+            raise ValueError(f"direction {direction!r} is not supported; use one of: {', '.join(DIRECTIONS)}")
+        scored = [m for m in self.get_models(name) if metric in (m.training_metrics or {})]
+        return max(scored, key=lambda m: (sign * m.training_metrics[metric], m.version), default=None)
+
+    def _select(self, where: str, params: list[Any]) -> list[Model]:
+        with _database(self._store) as con:
+            rows = con.execute(f"SELECT {_COLUMNS}, epoch_ms(created) FROM models {where}", params).fetchall()
+        return [Model._from_row(self._store, row) for row in rows]
+
+
+class _Signature:
+    """``mr.python`` / ``mr.sklearn``: the per-framework ``create_model`` of hsml's signature modules."""
+
+    def __init__(self, store: Path, framework: str) -> None:
+        self._store = store
+        self._framework = framework
+
+    def __repr__(self) -> str:
+        return f"<{self._framework.lower()} model signature>"
+
+    def create_model(
+        self,
+        name: str,
+        version: int | None = None,
+        metrics: dict | None = None,
+        description: str | None = None,
+        input_example: Any = None,
+        model_schema: Any = None,
+        feature_view: Any = None,
+        training_dataset_version: int | None = None,
+    ) -> Model:
+        """A model metadata object to ``save()``; writes nothing yet (like hsml's lazy ``create_model``).
+
+        Unlike hsml, bad metadata is refused here rather than at ``save()`` time.
+        """
+        _check_name(name)
+        metadata = _Metadata(
+            framework=self._framework,
+            description="A collection of models for " + name if description is None else description,
+            metrics=None if metrics is None else json.dumps(_checked_metrics(metrics)),
+            input_example=None if input_example is None else _to_json(_input_example_to_json(input_example)),
+            model_schema=None if model_schema is None else _to_json(_schema_to_dict(model_schema)),
+            feature_view=None if feature_view is None else _to_json(_feature_view_ref(feature_view)),
+            training_dataset_version=training_dataset_version,
+        )
+        return Model(self._store, name, None if version is None else _checked_version(version), metadata)
+
+
+class Model:
+    """The embedded counterpart of ``hsml.model.Model`` (attribute names as in hsml)."""
+
+    def __init__(self, store: Path, name: str, version: int | None, metadata: _Metadata) -> None:
+        self._store = store
+        self._name = name
+        self._version = version
+        self._metadata = metadata
+        self._created: int | None = None  # epoch milliseconds, as hsml's ModelDTO ``created``; None = unsaved
+
+    @classmethod
+    def _from_row(cls, store: Path, row: tuple) -> Model:
+        name, version, *fields, created = row
+        model = cls(store, name, version, _Metadata(*fields))
+        model._created = created
+        return model
+
+    def __repr__(self) -> str:
+        return f"Model(name: {self._name!r}, version: {self._version!r})"
+
+    @property
+    def id(self) -> str | None:
+        return None if self._created is None else f"{self._name}_{self._version}"
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def version(self) -> int | None:
+        return self._version
+
+    @property
+    def description(self) -> str:
+        return self._metadata.description
+
+    @property
+    def created(self) -> int | None:
+        """Creation time in epoch milliseconds (the Hopsworks backend's ``created`` is a ``Long``)."""
+        return self._created
+
+    @property
+    def framework(self) -> str:
+        return self._metadata.framework
+
+    @property
+    def training_metrics(self) -> dict[str, float] | None:
+        return _from_json(self._metadata.metrics)
+
+    @property
+    def input_example(self) -> Any:
+        """The stored example (a frame's first row as a list, ...); ``None`` until saved, as hsml reads it
+        from the registry."""
+        return None if self._created is None else _from_json(self._metadata.input_example)
+
+    @property
+    def model_schema(self) -> dict | None:
+        """The stored schema as a dict; ``None`` until saved, as in hsml."""
+        return None if self._created is None else _from_json(self._metadata.model_schema)
+
+    @property
+    def training_dataset_version(self) -> int | None:
+        return self._metadata.training_dataset_version
+
+    @property
+    def model_path(self) -> str:
+        """The model's folder without the version (hsml: ``/Projects/{project}/Models/{name}``)."""
+        return str(self._store / MODELS_DIR / self._name)
+
+    @property
+    def version_path(self) -> str:
+        return f"{self.model_path}{os.sep}{self._version}"
+
+    @property
+    def model_files_path(self) -> str:
+        """Where the files are: the version folder itself (hsml puts them in a ``Files`` subfolder)."""
+        return self.version_path
+
+    def save(self, model_path: str) -> Model:
+        """Copy ``model_path`` (a folder, or one file) into the registry as this model's version.
+
+        No version → the next one; an existing version is refused with hsml's message and nothing changes.
+        """
+        source = Path(model_path)
+        if not source.exists():
+            raise FileNotFoundError(f"Could not find path {model_path} in the local filesystem")
+        files = _files_under(source) if source.is_dir() else {source.name: source}
+        if not files:
+            raise ValueError(f"model_path {model_path} holds no files; pass the folder with the model files")
+        models_dir = self._store / MODELS_DIR
+        with _database(self._store, write=True) as con:
+            _remove_leftovers(con, models_dir)
+            version = self._claim_version(con)
+            created = time.time_ns() // 1_000_000  # epoch ms, stored at ms precision so it reads back equal
+            staging = models_dir / STAGING_DIR / uuid.uuid4().hex
+            target = models_dir / self._name / str(version)
+            try:
+                checksums = _stage(files, staging)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.rename(staging, target)
+                _fsync_dir(target.parent)
+                self._insert(con, version, created, checksums)
+            except BaseException:
+                # Still under the store's lock: nobody else can have claimed this version's folder.
+                for leftover in (staging, target):
+                    shutil.rmtree(leftover, ignore_errors=True)
+                raise
+        self._version = version
+        self._created = created
+        print(f"Model created, explore it at {self.version_path}", flush=True)
+        return self
+
+    def download(self, local_path: str | None = None) -> str:
+        """Verify every file against its recorded SHA-256 and return a folder holding a verified copy.
+
+        As in hsml the folder holds the model's files at its top level: ``local_path`` when given, else a
+        fresh temporary ``.../<name>/<version>`` folder. A missing, changed or extra file raises
+        :class:`ModelIntegrityError` naming it, and no folder is returned to load from.
+        """
+        self._require_saved("download")
+        with _database(self._store) as con:
+            recorded = dict(
+                con.execute(
+                    "SELECT path, sha256 FROM model_files WHERE name = ? AND version = ?",
+                    [self._name, self._version],
+                ).fetchall()
+            )
+        source = Path(self.version_path)
+        found = _files_under(source) if source.is_dir() else {}
+        problems = [f"{path}: missing" for path in sorted(recorded.keys() - found.keys())]
+        problems += [f"{path}: not part of the saved model" for path in sorted(found.keys() - recorded)]
+        scratch = Path(tempfile.mkdtemp(prefix="serverless-iris-model-"))
+        copy = scratch / self._name / str(self._version)
+        try:
+            for path in sorted(recorded.keys() & found.keys()):
+                # Hash the bytes as they are copied: what is returned is exactly what was verified.
+                _, digest = _copy_file(found[path], copy / path)
+                if digest != recorded[path]:
+                    problems.append(f"{path}: changed since it was saved (sha256 {digest})")
+            if problems:
+                raise ModelIntegrityError(
+                    f"model {self._name!r} version {self._version} in {source} failed verification and was "
+                    f"not loaded: {'; '.join(problems)}. Delete this version (Model.delete()) and save it "
+                    "again."
+                )
+        except BaseException:
+            shutil.rmtree(scratch, ignore_errors=True)
+            raise
+        if local_path is None:
+            return str(copy)
+        shutil.copytree(copy, local_path, dirs_exist_ok=True)
+        shutil.rmtree(scratch)
+        return str(local_path)
+
+    def delete(self) -> None:
+        """Delete this version: its metadata first, then its files (a kill in between leaves an invisible
+        leftover that the next save removes)."""
+        self._require_saved("delete")
+        key = [self._name, self._version]
+        with _database(self._store, write=True) as con:
+            con.execute("DELETE FROM model_files WHERE name = ? AND version = ?", key)
+            con.execute("DELETE FROM models WHERE name = ? AND version = ?", key)
+        with _database(self._store, write=True) as con:
+            _remove_leftovers(con, self._store / MODELS_DIR)
+
+    def _claim_version(self, con: duckdb.DuckDBPyConnection) -> int:
+        """The version to save as; runs in the save's transaction, so two savers never get the same one."""
+        if self._version is None:
+            (latest,) = con.execute(
+                "SELECT coalesce(max(version), 0) FROM models WHERE name = ?", [self._name]
+            ).fetchone()
+            return latest + 1
+        exists = con.execute(
+            "SELECT 1 FROM models WHERE name = ? AND version = ?", [self._name, self._version]
+        ).fetchone()
+        if exists:  # hsml model_engine._set_model_version's message
+            raise ModelRegistryException(
+                f"Model with name {self._name} and version {self._version} already exists, "
+                "please select another version."
+            )
+        return self._version
+
+    def _insert(
+        self, con: duckdb.DuckDBPyConnection, version: int, created: int, checksums: dict[str, tuple]
+    ) -> None:
+        meta = self._metadata
+        con.execute(
+            f"INSERT INTO models ({_COLUMNS}, created) VALUES ({', '.join('?' * 9)}, epoch_ms(?::BIGINT))",
+            [self._name, version, meta.framework, meta.description, meta.metrics, meta.input_example]
+            + [meta.model_schema, meta.feature_view, meta.training_dataset_version, created],
+        )
+        con.executemany(
+            "INSERT INTO model_files (name, version, path, size, sha256) VALUES (?, ?, ?, ?, ?)",
+            [[self._name, version, path, size, digest] for path, (size, digest) in checksums.items()],
+        )
+
+    def _require_saved(self, action: str) -> None:
+        if self._created is None:
+            raise ModelRegistryException(f"model {self._name!r} is not saved yet; save() it before {action}")
+
+
+@contextmanager
+def _database(store: Path, write: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection (a transaction when ``write``) with the registry's tables in place."""
+    with (transaction if write else connect)(store) as con:
+        con.execute(_TABLES)
+        yield con
+
+
+def _remove_leftovers(con: duckdb.DuckDBPyConnection, models_dir: Path) -> None:
+    """Remove what killed saves and deletes left behind: staging folders and version folders without a row.
+
+    Runs under the store's lock, which every save and delete holds while it touches these folders, so
+    nothing removed here belongs to a live process.
+    """
+    shutil.rmtree(models_dir / STAGING_DIR, ignore_errors=True)
+    registered = set(con.execute("SELECT name, version FROM models").fetchall())
+    for folder in models_dir.glob("*/*"):
+        name, version = folder.parent.name, folder.name
+        if NAME_PATTERN.fullmatch(name) and version.isdigit() and (name, int(version)) not in registered:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _stage(files: dict[str, Path], staging: Path) -> dict[str, tuple[int, str]]:
+    """Copy ``files`` under ``staging`` durably; return each relative path's size and SHA-256."""
+    checksums = {path: _copy_file(source, staging / path) for path, source in files.items()}
+    for folder in {(staging / path).parent for path in files} | {staging.parent}:
+        _fsync_dir(folder)
+    return checksums
+
+
+def _copy_file(source: Path, target: Path) -> tuple[int, str]:
+    """Copy one file, fsync it, and return its size and the SHA-256 of the bytes written."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    size = 0
+    with open(source, "rb") as reader, open(target, "xb") as writer:
+        while chunk := reader.read(_CHUNK):
+            digest.update(chunk)
+            writer.write(chunk)
+            size += len(chunk)
+        writer.flush()
+        os.fsync(writer.fileno())
+    return size, digest.hexdigest()
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make new entries and renames in ``folder`` durable (POSIX only: Windows cannot open a folder)."""
+    if os.name != "posix":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _files_under(folder: Path) -> dict[str, Path]:
+    """Every file below ``folder``, keyed by its '/'-separated path relative to it."""
+    return {path.relative_to(folder).as_posix(): path for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+def _check_name(name: str) -> None:
+    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):  # hsml util._validate_model_name
+        raise ModelRegistryException(
+            f"Invalid model name '{name}'. Model name must contain only alphanumeric characters "
+            "and underscores (regex: [a-zA-Z0-9_]+)."
+        )
+
+
+def _checked_version(version: Any) -> int:
+    """A positive int; numpy integers (a version read back from a frame) are accepted too."""
+    try:
+        number = operator.index(version)
+    except TypeError:
+        number = 0
+    if isinstance(version, bool) or number < 1:
+        raise ValueError(f"version must be a positive integer, got {version!r}")
+    return number
+
+
+def _checked_metrics(metrics: Any) -> dict[str, float]:
+    """hsml util._validate_metrics, then floats: the Hopsworks backend stores and returns ``Double``s."""
+    if not isinstance(metrics, dict):
+        raise TypeError(f"provided metrics is of instance {type(metrics)}, expected a dict")
+    checked = {}
+    for metric, value in metrics.items():
+        if not isinstance(metric, str):
+            raise TypeError(f"provided metrics key is of instance {type(metric)}, expected a string")
+        try:
+            checked[metric] = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"{value} is not a number, only numbers can be attached as metadata for models."
+            ) from None
+    return checked
+
+
+def _input_example_to_json(input_example: Any) -> Any:
+    """hsml util._input_example_to_json: a frame's first row as a list, a series or array as a (nested)
+    list, a list or dict as given; empty ones are refused."""
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(input_example, dict):
+        return input_example
+    if isinstance(input_example, np.ndarray):
+        converted = input_example.tolist() if input_example.size > 0 else None
+    elif isinstance(input_example, pd.DataFrame):
+        converted = None if input_example.empty else input_example.iloc[0].tolist()
+    elif isinstance(input_example, pd.Series):
+        converted = None if input_example.empty else input_example.tolist()
+    elif isinstance(input_example, list):
+        converted = input_example or None
+    else:
+        raise TypeError(
+            f"{type(input_example)} is not a supported input example type; "
+            "use a pandas DataFrame or Series, a numpy array, a list or a dict"
+        )
+    if converted is None:
+        raise ValueError(f"input_example of type {type(input_example)} can not be empty")
+    return converted
+
+
+def _schema_to_dict(model_schema: Any) -> dict:
+    """A dict, or an ``hsml.model_schema.ModelSchema`` / ``hsml.schema.Schema`` as their ``to_dict()`` is.
+
+    Serialised here the way their ``json()`` does it, not by calling it: hopsworks 5.x warns on every
+    call of a ``ModelSchema`` method made outside hopsworks.
+    """
+    if isinstance(model_schema, dict):
+        return model_schema
+    if callable(getattr(model_schema, "to_dict", None)):
+        return json.loads(json.dumps(model_schema, default=vars, sort_keys=True))
+    raise TypeError(
+        f"model_schema of type {type(model_schema)} is not supported; use hsml.schema.Schema, "
+        "hsml.model_schema.ModelSchema or a dict"
+    )
+
+
+def _feature_view_ref(feature_view: Any) -> dict:
+    """Provenance: which feature view (name and version) the model was trained on."""
+    try:
+        return {"name": feature_view.name, "version": feature_view.version}
+    except AttributeError:
+        raise TypeError(
+            f"feature_view must be a feature view (with a name and a version), got {type(feature_view)}"
+        ) from None
+
+
+def _to_json(value: Any) -> str:
+    try:
+        return json.dumps(value, sort_keys=True, default=_json_default)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"cannot store {type(value).__name__} as JSON: {exc}") from None
+
+
+def _json_default(value: Any) -> Any:
+    """numpy values and timestamps, written as hsml's ``util.NumpyEncoder`` writes them."""
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if callable(getattr(value, "tolist", None)):  # numpy arrays and scalars
+        return value.tolist()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _from_json(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
