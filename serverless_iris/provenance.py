@@ -1,0 +1,87 @@
+"""Where a model came from: the run, the code, the packages and the data that trained it.
+
+The training notebook writes ``provenance.json`` into the model folder before it registers the
+model, so the record travels with every version (on either backend); the inference notebook reads
+it back to say which run trained the model it uses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from serverless_iris.backend import REPO_ROOT
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+PROVENANCE_FILE = "provenance.json"
+RUN_ID_ENV = "IRIS_RUN_ID"
+PACKAGES = ("pandas", "scikit-learn", "numpy", "hopsworks", "duckdb")
+
+
+def run_id() -> str | None:
+    """The runner's run id (``IRIS_RUN_ID``); None when the notebook runs by hand in Jupyter."""
+    return os.environ.get(RUN_ID_ENV) or None
+
+
+def git_commit(repo: Path = REPO_ROOT) -> str | None:
+    """The commit checked out in ``repo``, or None outside a git checkout (or without git)."""
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = done.stdout.strip()
+    return commit if done.returncode == 0 and commit else None
+
+
+def package_versions() -> dict[str, str | None]:
+    """Installed versions of the packages that shape a model (None when one is not installed)."""
+    versions: dict[str, str | None] = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def training_provenance(feature_group: Any, data: pd.DataFrame) -> dict[str, Any]:
+    """The record for a model trained on ``data`` (with its ``event_time`` column) from ``feature_group``."""
+    import pandas as pd
+
+    latest = pd.to_datetime(data["event_time"]).max() if len(data) else None
+    if latest is not None and latest.tzinfo is None:
+        latest = latest.tz_localize("UTC")
+    return {
+        "run_id": run_id(),
+        "git_commit": git_commit(),
+        "packages": package_versions(),
+        "data": {
+            "feature_group": feature_group.name,
+            "feature_group_version": int(feature_group.version),
+            "rows": len(data),
+            "latest_event_time": latest.isoformat() if latest is not None else None,
+        },
+        "trained_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+    }
+
+
+def write_provenance(model_dir: Path | str, record: dict[str, Any]) -> Path:
+    """Save ``record`` as ``provenance.json`` in the folder about to be registered."""
+    path = Path(model_dir) / PROVENANCE_FILE
+    path.write_text(json.dumps(record, indent=2) + "\n")
+    return path
+
+
+def read_provenance(model_dir: Path | str) -> dict[str, Any] | None:
+    """The provenance saved with a downloaded model, or None for a model registered without one."""
+    path = Path(model_dir) / PROVENANCE_FILE
+    return json.loads(path.read_text()) if path.is_file() else None

@@ -1,0 +1,289 @@
+"""Bad input stops the run with a message that names the problem, and the store keeps every row it had.
+
+Each case is one ``python runner.py --only feature -p BACKFILL=True -p IRIS_CSV=<file>`` (or a bad
+``-p``) on its own copy of a store that already holds the backfill: exit code 1 or 2, the console or
+``run.json`` names what is wrong, and the store's feature groups read back exactly as before. A kernel
+start costs seconds, so the cases run a few at a time in one module fixture (only the selected ones), and
+each test asserts everything about its case.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from serverless_iris.backend import LocalProject
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+IRIS_CSV = REPO_ROOT / "assets" / "iris.csv"
+UNREACHABLE_URL = "http://127.0.0.1:9/iris.csv"  # loopback port 9 (discard): connection refused, no network
+PARALLEL_RUNS = 3
+RUN_TIMEOUT_S = 600  # a guard against a hung run, not a measurement
+
+
+def runner_env(store: Path) -> dict[str, str]:
+    """The environment of a runner on ``store``: the embedded backend, this checkout's package, no key."""
+    env = {k: v for k, v in os.environ.items() if k != "HOPSWORKS_API_KEY"}
+    path = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH")) if p)
+    return {**env, "IRIS_STORE": str(store), "IRIS_BACKEND": "local", "PYTHONPATH": path}
+
+
+def run_runner(args: list[str], store: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(REPO_ROOT / "runner.py"), *args],
+        cwd=cwd,
+        env=runner_env(store),
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT_S,
+    )
+
+
+def store_snapshot(store: Path) -> dict[tuple[str, int], pd.DataFrame]:
+    """Every feature group of the store, read through the embedded API, rows in a fixed order."""
+    with duckdb.connect(str(store / "feature_store.duckdb"), read_only=True) as con:
+        groups = con.execute("SELECT name, version FROM fs_feature_groups ORDER BY ALL").fetchall()
+    fs = LocalProject(store).get_feature_store()
+    snapshot = {}
+    for name, version in groups:
+        rows = fs.get_feature_group(name, version=version).read()
+        snapshot[(name, version)] = rows.sort_values(list(rows.columns), ignore_index=True)
+    return snapshot
+
+
+# --- the bad files ---------------------------------------------------------------------------------------
+
+
+def iris_text() -> pd.DataFrame:
+    """The shipped iris data as text, so a case can put anything in any cell."""
+    return pd.read_csv(IRIS_CSV, dtype=str, keep_default_na=False)
+
+
+def edited(edit: Callable[[pd.DataFrame], pd.DataFrame]) -> Callable[[Path], str]:
+    def make(folder: Path) -> str:
+        path = folder / "bad.csv"
+        edit(iris_text()).to_csv(path, index=False)
+        return str(path)
+
+    return make
+
+
+def put(row: int, column: str, value: str) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    def edit(df: pd.DataFrame) -> pd.DataFrame:
+        df.loc[row, column] = value
+        return df
+
+    return edit
+
+
+def raw(content: bytes, name: str = "bad.csv") -> Callable[[Path], str]:
+    def make(folder: Path) -> str:
+        path = folder / name
+        path.write_bytes(content)
+        return str(path)
+
+    return make
+
+
+def ten_thousand_rows_last_bad(folder: Path) -> str:
+    df = iris_text()
+    big = pd.concat([df] * (10_000 // len(df) + 1), ignore_index=True).head(10_000)
+    big.loc[9_999, "petal_length"] = "-1.3"
+    path = folder / "big.csv"
+    big.to_csv(path, index=False)
+    return str(path)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One bad input: the ``-p`` options (``{csv}`` is the file ``make`` writes) and what the message says."""
+
+    id: str
+    parameters: tuple[str, ...]
+    says: tuple[str, ...]  # regular expressions, all of which the message must match (case-insensitive)
+    make: Callable[[Path], str] | None = None
+    exit_codes: tuple[int, ...] = (1, 2)
+
+
+LOAD = ("BACKFILL=True", "IRIS_CSV={csv}")
+CASES = [
+    Case(
+        "missing-column",
+        LOAD,
+        (r"missing column\(s\): petal_width",),
+        edited(lambda df: df.drop(columns="petal_width")),
+    ),
+    Case(
+        "extra-column", LOAD, (r"unexpected column\(s\): colour",), edited(lambda df: df.assign(colour="red"))
+    ),
+    Case(
+        "text-in-number-column",
+        LOAD,
+        (r"column sepal_width: .*not a number.*row 7 \('abc'\)",),
+        edited(put(7, "sepal_width", "abc")),
+    ),
+    Case(
+        "nan", LOAD, (r"column petal_length: .*missing.*row 12 \(nan\)",), edited(put(12, "petal_length", ""))
+    ),
+    Case(
+        "negative",
+        LOAD,
+        (r"column sepal_length: .*row 20 \(-5\.1\).*allowed: .*> 0",),
+        edited(put(20, "sepal_length", "-5.1")),
+    ),
+    Case(
+        "absurdly-large",
+        LOAD,
+        (r"column petal_width: .*row 30 \(1000000000\.0\).*allowed: .*<= ",),
+        edited(put(30, "petal_width", "1e9")),
+    ),
+    Case(
+        "uci-variety-spelling",
+        LOAD,
+        (r"column variety: 50 value\(s\) .*'Iris-setosa'.*allowed: Setosa, Versicolor, Virginica",),
+        edited(lambda df: df.replace({"variety": {"Setosa": "Iris-setosa"}})),
+    ),
+    Case(
+        "unknown-variety",
+        LOAD,
+        (r"column variety: 1 value\(s\) .*row 99 \('Rose'\)",),
+        edited(put(99, "variety", "Rose")),
+    ),
+    Case("empty-file", LOAD, (r"bad\.csv is empty",), raw(b"")),
+    Case(
+        "header-only",
+        LOAD,
+        (r"no iris rows.*header but no",),
+        raw(IRIS_CSV.read_bytes().splitlines(keepends=True)[0]),
+    ),
+    Case(
+        "png",
+        LOAD,
+        (r"Setosa\.png is not a readable CSV",),
+        raw((REPO_ROOT / "assets/Setosa.png").read_bytes(), "Setosa.png"),
+    ),
+    Case(
+        "random-bytes",
+        LOAD,
+        (r"noise\.csv is not a readable CSV",),
+        raw(random.Random(7).randbytes(4096), "noise.csv"),
+    ),
+    Case(
+        "10000-rows-last-bad",
+        LOAD,
+        (r"1 of 10000 rows", r"column petal_length: .*row 9999 \(-1\.3\)"),
+        ten_thousand_rows_last_bad,
+    ),
+    Case(
+        "unreachable-url",
+        ("BACKFILL=True", f"IRIS_CSV={UNREACHABLE_URL}"),
+        (rf"could not read {re.escape(UNREACHABLE_URL)}.*refused",),
+    ),
+    Case(
+        "missing-file",
+        ("BACKFILL=True", "IRIS_CSV={csv}"),
+        (r"nowhere\.csv does not exist",),
+        lambda folder: str(folder / "nowhere.csv"),
+    ),
+    # bad -p values: refused before any kernel starts, or stopped by the notebook
+    Case("p-wrong-type", ("N_FLOWERS=abc",), (r"N_FLOWERS expects an integer",), exit_codes=(2,)),
+    Case("p-unknown-name", ("N_FLOWER=3",), (r"-p N_FLOWER: unknown parameter",), exit_codes=(2,)),
+    Case("p-not-name-value", ("BACKFILL",), (r"-p BACKFILL: expected NAME=VALUE",), exit_codes=(2,)),
+    Case("p-secret-name", ("API_KEY=abc",), (r"-p API_KEY: .*looks like a secret",), exit_codes=(2,)),
+    Case("p-runner-owned", ("DASHBOARD_DIR=/tmp",), (r"DASHBOARD_DIR: set by the runner",), exit_codes=(2,)),
+    # BACKFILL's default is None, so the runner passes any text through: the notebook must refuse it
+    Case("p-backfill-not-boolean", ("BACKFILL=maybe",), (r"BACKFILL", r"maybe")),
+    Case("p-version-zero", ("BACKFILL=True", "version=0"), (r"version", r"\b0\b")),
+    Case("p-no-flowers", ("BACKFILL=False", "N_FLOWERS=0"), (r"N_FLOWERS|number of flowers", r"\b0\b")),
+]
+
+
+@dataclass
+class Outcome:
+    result: subprocess.CompletedProcess[str]
+    outputs: Path
+    before: dict[tuple[str, int], pd.DataFrame]
+    after: dict[tuple[str, int], pd.DataFrame]
+
+    def runs(self) -> list[dict]:
+        return [json.loads(p.read_text()) for p in sorted(self.outputs.glob("runs/*/run.json"))]
+
+    def message(self) -> str:
+        """What a person sees: the console, and the errors recorded in run.json."""
+        errors = [e["error"]["message"] for run in self.runs() for e in run["notebooks"] if e["error"]]
+        return "\n".join([self.result.stdout, self.result.stderr, *errors])
+
+
+@pytest.fixture(scope="module")
+def backfilled_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store filled the way users fill it: the feature notebook's backfill, through the runner."""
+    work = tmp_path_factory.mktemp("backfilled")
+    result = run_runner(["--only", "feature", "--outputs", str(work / "outputs"), "-q"], work / "store", work)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert len(store_snapshot(work / "store")[("iris", 1)]) == 149
+    return work / "store"
+
+
+@pytest.fixture(scope="module")
+def outcomes(
+    request: pytest.FixtureRequest, backfilled_store: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Outcome]:
+    """Run the selected cases, a few at a time, each on its own copy of the backfilled store."""
+    selected = {
+        item.callspec.params["case"].id
+        for item in request.session.items
+        if item.module is request.module and hasattr(item, "callspec") and "case" in item.callspec.params
+    }
+    before = store_snapshot(backfilled_store)
+
+    def run(case: Case) -> Outcome:
+        work = tmp_path_factory.mktemp(case.id)
+        store = work / "store"
+        shutil.copytree(backfilled_store, store)
+        csv = case.make(work) if case.make else ""
+        args = ["--only", "feature", "--outputs", str(work / "outputs"), "--timeout", "300"]
+        for parameter in case.parameters:
+            args += ["-p", parameter.format(csv=csv)]
+        result = run_runner(args, store, work)
+        return Outcome(result, work / "outputs", before, store_snapshot(store))
+
+    chosen = [case for case in CASES if case.id in selected]
+    with ThreadPoolExecutor(PARALLEL_RUNS) as pool:
+        return dict(zip([c.id for c in chosen], pool.map(run, chosen), strict=True))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+def test_bad_input_is_refused_and_changes_nothing(case: Case, outcomes: dict[str, Outcome]) -> None:
+    outcome = outcomes[case.id]
+    console = outcome.result.stdout + outcome.result.stderr
+    assert outcome.result.returncode in case.exit_codes, console
+    message = outcome.message()
+    for pattern in case.says:
+        assert re.search(pattern, message, re.IGNORECASE | re.DOTALL), f"{pattern!r} not in:\n{message}"
+    assert "Traceback" not in console, "the console shows a message, not a traceback"
+
+    assert outcome.after.keys() == outcome.before.keys()
+    for group, rows in outcome.before.items():
+        pd.testing.assert_frame_equal(outcome.after[group], rows)
+
+    runs = outcome.runs()
+    if outcome.result.returncode == 2:
+        assert runs == [], "a refused command line starts no run"
+    else:
+        [run] = runs
+        assert run["status"] == "failed"
+        [feature] = run["notebooks"]
+        assert feature["status"] == "failed" and feature["error"]["kind"] == "error"

@@ -1,0 +1,224 @@
+"""The iris data, synthetic flowers, flower pictures and the notebooks' plot and dashboard helpers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from serverless_iris import flowers
+from serverless_iris.contract import validate_iris
+from serverless_iris.flowers import FEATURES, SPECIES_RANGES, VARIETIES
+
+
+def pixels(path: Path) -> np.ndarray:
+    with Image.open(path) as image:
+        image.verify()  # a valid PNG, not just a file with the right name
+    with Image.open(path) as image:
+        assert image.format == "PNG"
+        return np.asarray(image.convert("RGB"), dtype=float)
+
+
+def assert_not_blank(path: Path) -> None:
+    assert pixels(path).std() > 10, f"{path} looks blank"
+
+
+def test_iris_frame_is_fishers_data_in_the_course_layout() -> None:
+    iris = flowers.load_iris_frame()
+    assert list(iris.columns) == [*FEATURES, "variety"]
+    assert len(iris) == 150
+    assert iris["variety"].value_counts().to_dict() == dict.fromkeys(VARIETIES, 50)
+    assert all(iris[name].dtype == "float64" for name in FEATURES)
+    assert len(iris.drop_duplicates(subset=list(FEATURES))) == 149  # one flower was measured twice
+
+
+def test_shipped_csv_is_what_the_script_writes(tmp_path: Path) -> None:
+    written = flowers.write_iris_csv(tmp_path / "iris.csv")
+    assert written.read_text() == flowers.IRIS_CSV.read_text()
+    assert written.read_text().splitlines()[:2] == [
+        "sepal_length,sepal_width,petal_length,petal_width,variety",
+        "5.1,3.5,1.4,0.2,Setosa",
+    ]
+    pd.testing.assert_frame_equal(pd.read_csv(written), flowers.load_iris_frame())
+
+
+def test_main_rewrites_the_csv_and_the_three_pictures(tmp_path: Path) -> None:
+    flowers.main(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "Setosa.png",
+        "Versicolor.png",
+        "Virginica.png",
+        "iris.csv",
+    ]
+    for variety in VARIETIES:
+        assert_not_blank(tmp_path / f"{variety}.png")
+
+
+def test_species_ranges_are_ordered_min_max() -> None:
+    assert set(SPECIES_RANGES) == set(VARIETIES)
+    for ranges in SPECIES_RANGES.values():
+        assert set(ranges) == set(FEATURES)
+        assert all(0 < low < high for low, high in ranges.values())
+    # the course passed Versicolor's petal length reversed (3.1, 5.5 as max, min)
+    assert SPECIES_RANGES["Versicolor"]["petal_length"] == (3.1, 5.5)
+
+
+def test_random_flower_is_reproducible_and_within_its_species_ranges() -> None:
+    when = dt.datetime(2024, 5, 1, tzinfo=dt.timezone.utc)
+    first = flowers.get_random_iris_flower(7, event_time=when)
+    pd.testing.assert_frame_equal(first, flowers.get_random_iris_flower(7, event_time=when))
+    assert list(first.columns) == [*FEATURES, "variety", "event_time"]
+    assert first.loc[0, "event_time"] == pd.Timestamp(when)
+    rng = np.random.default_rng(0)
+    many = pd.concat([flowers.get_random_iris_flower(rng, when) for _ in range(300)], ignore_index=True)
+    assert set(many["variety"]) == set(VARIETIES)
+    for variety, group in many.groupby("variety"):
+        for name, (low, high) in SPECIES_RANGES[variety].items():
+            assert group[name].between(low, high).all(), (variety, name)
+    validate_iris(many)
+
+
+def test_random_flowers_have_distinct_increasing_times_and_meet_the_contract() -> None:
+    batch = flowers.get_random_iris_flowers(5, seed=3)
+    assert len(batch) == 5
+    assert batch["event_time"].is_monotonic_increasing and batch["event_time"].is_unique
+    assert batch["event_time"].dt.tz is not None
+    age = pd.Timestamp.now(tz="UTC") - batch["event_time"].max()
+    assert pd.Timedelta(0) <= age < pd.Timedelta(minutes=5)  # made now, not at some fixed time
+    again = flowers.get_random_iris_flowers(5, seed=3)
+    pd.testing.assert_frame_equal(batch.drop(columns="event_time"), again.drop(columns="event_time"))
+    validate_iris(batch)
+
+
+@pytest.mark.parametrize("n", [0, -1, 1.5, True, "2"])
+def test_random_flowers_refuse_a_bad_count(n: object) -> None:
+    with pytest.raises(ValueError, match="whole number >= 1"):
+        flowers.get_random_iris_flowers(n)  # type: ignore[arg-type]
+
+
+def test_flower_pictures_are_drawn_to_the_species_sizes(tmp_path: Path) -> None:
+    """Petals (the light colour) grow from Setosa to Versicolor to Virginica, as their mean sizes do."""
+    petal_area = {}
+    for variety in VARIETIES:
+        path = flowers.draw_flower(variety, tmp_path / f"{variety}.png")
+        image = pixels(path)
+        assert image.shape == (400, 400, 3)
+        assert_not_blank(path)
+        petal = np.array([int(flowers._COLOURS[variety][1][i : i + 2], 16) for i in (1, 3, 5)], dtype=float)
+        petal_area[variety] = int((np.abs(image - petal).sum(axis=2) < 30).sum())
+    assert petal_area["Setosa"] < petal_area["Versicolor"] < petal_area["Virginica"]
+    assert petal_area["Virginica"] > 1.5 * petal_area["Versicolor"] > 3 * petal_area["Setosa"]
+
+
+def test_shipped_pictures_exist_and_differ() -> None:
+    images = {variety: pixels(flowers.flower_picture(variety)) for variety in VARIETIES}
+    for variety in VARIETIES:
+        assert_not_blank(flowers.flower_picture(variety))
+    assert not np.array_equal(images["Setosa"], images["Versicolor"])
+    assert not np.array_equal(images["Versicolor"], images["Virginica"])
+
+
+def test_unknown_variety_has_no_picture(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="Iris-setosa.*Setosa, Versicolor, Virginica"):
+        flowers.flower_picture("Iris-setosa")
+    with pytest.raises(ValueError, match="allowed"):
+        flowers.draw_flower("Rose", tmp_path / "rose.png")
+
+
+def test_confusion_matrix_is_always_three_by_three(tmp_path: Path) -> None:
+    fig = flowers.plot_confusion_matrix(["Setosa", "Setosa"], ["Setosa", "Virginica"], title="two flowers")
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [f"True {v}" for v in VARIETIES]
+    assert [t.get_text() for t in ax.get_xticklabels()] == [f"Pred {v}" for v in VARIETIES]
+    assert [t.get_text() for t in ax.texts] == ["1", "0", "1", "0", "0", "0", "0", "0", "0"]
+    fig.savefig(tmp_path / "cm.png")
+    assert_not_blank(tmp_path / "cm.png")
+
+
+def history(n: int) -> pd.DataFrame:
+    """``n`` recorded predictions, one per day, every third one wrong."""
+    start = pd.Timestamp("2025-01-01", tz="UTC")
+    rows = []
+    for i in range(n):
+        label = VARIETIES[i % 3]
+        rows.append(
+            {
+                **{name: 1.0 + i / 10 for name in FEATURES},
+                "flower_time": start + pd.Timedelta(days=i),
+                "predicted": label if i % 3 else "Virginica",
+                "label": label,
+                "model_version": 1 + i // 5,
+                "prediction_time": start + pd.Timedelta(days=i, hours=1),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def test_accuracy_plot_and_recent_table(tmp_path: Path) -> None:
+    past = history(9)
+    fig = flowers.plot_accuracy_over_time(past.assign(flower_time=past["flower_time"].dt.tz_convert(None)))
+    fig.savefig(tmp_path / "accuracy.png")
+    assert_not_blank(tmp_path / "accuracy.png")
+    cumulative = fig.axes[0].lines[0].get_ydata()
+    assert cumulative[-1] == pytest.approx(past["predicted"].eq(past["label"]).mean())
+
+    table = flowers.export_recent_table(past, tmp_path / "recent.png")
+    assert_not_blank(tmp_path / "recent.png")
+    assert list(table.index) == [1, 2, 3, 4, 5]
+    assert list(table["flower_time"]) == [f"2025-01-{d:02d} 00:00:00" for d in (9, 8, 7, 6, 5)]
+
+
+def test_newest_first_breaks_ties_by_the_measurements() -> None:
+    same_time = pd.Timestamp("2020-01-01")
+    frame = pd.DataFrame(
+        [[5.0, 3.0, 1.5, 0.2, same_time], [4.3, 3.0, 1.1, 0.1, same_time], [4.3, 2.9, 1.4, 0.2, same_time]],
+        columns=[*FEATURES, "event_time"],
+    )
+    for shuffled in (frame, frame.iloc[::-1], frame.iloc[[1, 2, 0]]):
+        assert flowers.newest_first(shuffled, "event_time").iloc[0].tolist()[:4] == [4.3, 2.9, 1.4, 0.2]
+
+
+def test_utc_accepts_naive_and_aware_times() -> None:
+    naive = pd.Series(pd.to_datetime(["2020-01-01 12:00"]))
+    aware = pd.Series(pd.to_datetime(["2020-01-01 13:00+01:00"]))
+    assert (
+        flowers.utc(naive).iloc[0] == flowers.utc(aware).iloc[0] == pd.Timestamp("2020-01-01 12:00", tz="UTC")
+    )
+
+
+def test_dashboard_summary_follows_the_shared_contract() -> None:
+    model = SimpleNamespace(
+        name="iris", version=3, training_metrics={"accuracy": 0.9, "f1_macro": 0.8}, created=1_700_000_000_000
+    )
+    summary = flowers.dashboard_summary(model, history(40))
+    assert set(summary) == {"generated_at", "model", "today", "recent", "history_accuracy", "n_predictions"}
+    assert summary["model"] == {
+        "name": "iris",
+        "version": 3,
+        "metrics": {"accuracy": 0.9, "f1_macro": 0.8},
+        "created": "2023-11-14T22:13:20+00:00",
+    }
+    assert summary["today"]["event_time"] == "2025-02-09T00:00:00+00:00"
+    assert summary["today"]["actual"] == VARIETIES[39 % 3]
+    assert set(summary["today"]["features"]) == set(FEATURES)
+    assert len(summary["recent"]) == 30
+    assert summary["recent"][0]["event_time"] > summary["recent"][-1]["event_time"]
+    assert summary["n_predictions"] == 40
+    assert summary["history_accuracy"] == pytest.approx(history(40).eval("predicted == label").mean())
+
+
+def test_dashboard_folder_prefers_the_parameter_then_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(flowers.DASHBOARD_ENV, str(tmp_path / "from-env"))
+    assert flowers.dashboard_folder(tmp_path / "given") == tmp_path / "given"
+    assert flowers.dashboard_folder(None) == tmp_path / "from-env"
+    assert (tmp_path / "given").is_dir() and (tmp_path / "from-env").is_dir()
+    monkeypatch.delenv(flowers.DASHBOARD_ENV)
+    monkeypatch.setattr(flowers, "REPO_ROOT", tmp_path / "repo")  # keep the real repository untouched
+    assert flowers.dashboard_folder(None) == tmp_path / "repo" / "outputs" / "dashboard"
