@@ -1,0 +1,3 @@
+from serverless_iris.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,223 @@
+"""``python runner.py``: the command line of the runner (options, console output, exit codes)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+from serverless_iris import execute
+from serverless_iris.backend import redact
+from serverless_iris.parameters import Parameter, ParameterError, parse_assignments
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+DESCRIPTION = """\
+Run the iris pipelines headless through papermill, each notebook in its own fresh kernel on this
+Python, and archive the run under OUTPUTS/runs/<time>-<id>/: the executed notebooks, their HTML
+reports and run.json. OUTPUTS/index.html shows the run history and the dashboard.
+
+  python runner.py            feature -> training -> batch inference (an empty store is backfilled)
+  python runner.py --daily    feature (new flowers) -> batch inference; trains first when the
+                              registry has no model yet
+"""
+
+EPILOG = """\
+parameters:
+  -p NAME=VALUE reaches every selected notebook that declares NAME (see --list), converted to the
+  type of its default; a None default takes a Python literal (number, true/false, None) or else the
+  text. Unknown names, wrong types and secret-looking names (*KEY*, *TOKEN*, *SECRET*, *PASSWORD*)
+  are refused before anything runs: secrets come from the environment (HOPSWORKS_API_KEY).
+  With --daily, training's parameters apply when it trains.
+
+environment:
+  HOPSWORKS_API_KEY, IRIS_BACKEND=local|hopsworks  which backend the notebooks use
+  IRIS_STORE         the embedded store's folder (default: store/)
+  IRIS_LOCK_TIMEOUT  seconds a run waits for another run on the same store (default 60)
+
+exit codes:
+  0    every notebook succeeded
+  1    a notebook failed (the console names it and its cell; its report marks the cell),
+       a report could not be written, or the store stayed busy (another run held it longer
+       than IRIS_LOCK_TIMEOUT; nothing was written)
+  2    bad usage or parameters (nothing ran, nothing was written)
+  130  interrupted by Ctrl-C or SIGTERM (the run is recorded as failed: interrupted)
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="runner.py",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--daily", action="store_true", help="what the schedule runs: feature then inference")
+    mode.add_argument(
+        "--only",
+        metavar="NAMES",
+        type=_names,
+        help=f"comma-separated notebooks to run, in pipeline order: {','.join(execute.PIPELINE)}",
+    )
+    parser.add_argument("--backfill", action="store_true", help="force BACKFILL=True in the feature notebook")
+    parser.add_argument(
+        "-p",
+        dest="parameters",
+        metavar="NAME=VALUE",
+        action="append",
+        default=[],
+        help="set a notebook parameter (repeatable)",
+    )
+    parser.add_argument(
+        "--list", action="store_true", help="list the notebooks and their parameters, then exit"
+    )
+    parser.add_argument(
+        "--outputs", metavar="DIR", type=Path, default=Path("outputs"), help="run archive (default: outputs)"
+    )
+    parser.add_argument(
+        "--notebooks",
+        metavar="DIR",
+        type=Path,
+        default=execute.NOTEBOOKS_DIR,
+        help="folder holding the pipeline notebooks (default: the repository's notebooks/)",
+    )
+    parser.add_argument(
+        "--keep", metavar="N", type=_positive, default=30, help="keep the newest N runs (default: 30)"
+    )
+    parser.add_argument("--timeout", metavar="S", type=_positive, help="per-cell timeout in seconds")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print only failures and the summary")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(args_list)  # exits 2 on a usage error
+    _quiet_libraries()
+    execute.skip_unused_grammar()
+    try:
+        if args.list:
+            names = args.only or list(execute.PIPELINE)
+            print(_listing(execute.declared_parameters(execute.notebook_paths(names, args.notebooks))))
+            return EXIT_OK
+        plan = _plan(args)
+    except (execute.UsageError, ParameterError) as exc:
+        return _usage_error(str(exc))
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    progress_bar = not args.quiet and sys.stderr.isatty()
+    try:
+        result = execute.execute(
+            plan,
+            args.outputs,
+            keep=args.keep,
+            timeout=args.timeout,
+            argv=["runner.py", *args_list],
+            progress_bar=progress_bar,
+            echo=None if args.quiet else _echo,
+        )
+    except execute.StoreBusyError as exc:
+        print(f"runner.py: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("runner.py: interrupted before the run started; nothing was written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    print(_summary(result), flush=True)
+    if result.interrupted:
+        return EXIT_INTERRUPTED
+    return EXIT_OK if result.succeeded else EXIT_FAILED
+
+
+def _plan(args: argparse.Namespace) -> execute.Plan:
+    assignments = parse_assignments(args.parameters)
+    mode = "daily" if args.daily else "only" if args.only else "full"
+    if args.backfill:
+        if args.daily:
+            raise execute.UsageError("--backfill contradicts --daily (which adds new flowers)")
+        if args.only and "feature" not in args.only:
+            raise execute.UsageError("--backfill needs the feature notebook (--only feature,...)")
+        if "BACKFILL" in assignments:
+            raise execute.UsageError("use --backfill or -p BACKFILL=..., not both")
+        assignments["BACKFILL"] = "True"
+    return execute.plan(mode, args.only or (), assignments, args.notebooks)
+
+
+def _names(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in execute.PIPELINE]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown notebook {', '.join(unknown) or repr(text)}; choose from {','.join(execute.PIPELINE)}"
+        )
+    return names
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
+
+
+def _quiet_libraries() -> None:
+    """Keep library warnings and log records off the console: failures are reported by the runner."""
+    warnings.simplefilter("ignore")
+    logging.getLogger().addHandler(logging.NullHandler())
+
+
+def _usage_error(message: str) -> int:
+    print(f"runner.py: error: {redact(message)}", file=sys.stderr)
+    print("nothing was run (runner.py --help, runner.py --list)", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _echo(line: str) -> None:
+    print(redact(line), flush=True)
+
+
+def _listing(declared: dict[str, dict[str, Parameter]]) -> str:
+    lines = []
+    for name, parameters in declared.items():
+        lines.append(f"{name}: {execute.PIPELINE[name]}")
+        width = max((len(p) for p in parameters), default=0)
+        dwidth = max((len(p.default) for p in parameters.values()), default=0)
+        for parameter in parameters.values():
+            note = " (set by the runner)" if parameter.name in execute.RUNNER_PARAMETERS else ""
+            lines.append(
+                f"  {parameter.name:<{width}}  {parameter.default:<{dwidth}}  {parameter.help}{note}"
+            )
+        if not parameters:
+            lines.append("  (no parameters)")
+    return "\n".join(lines)
+
+
+def _summary(result: execute.Result) -> str:
+    """A table of the notebooks, what failed and where, and where the reports are."""
+    record = result.record
+    rows = [("notebook", "status", "time", "report")]
+    for entry in record["notebooks"]:
+        took = f"{entry['duration_s']:.1f} s" if entry["duration_s"] is not None else "-"
+        report = execute.shown(result.folder / entry["report"]) if entry["report"] else "-"
+        rows.append((entry["name"], entry["status"], took, report))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    lines = [""] + [f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:>{widths[2]}}  {d}" for a, b, c, d in rows]
+    if record.get("retrained"):
+        lines.append(f"trained because {record['retrained']}")
+    for entry in record["notebooks"]:
+        error = entry["error"]
+        if error:
+            cell = f" at cell In [{error['cell']}]" if error["cell"] is not None else ""
+            lines.append(f"FAILED {entry['name']} ({entry['notebook']}){cell}: {error['message']}")
+            if entry["report"]:
+                lines.append(f"  report: {execute.shown(result.folder / entry['report'])}")
+    lines += [f"problem: {problem}" for problem in result.problems]
+    index = f"; index: {execute.shown(result.index)}" if result.index else ""
+    lines.append(f"run {record['id']} {record['status']} in {record['duration_s']:.1f} s{index}")
+    return redact("\n".join(lines))
