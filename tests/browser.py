@@ -1,0 +1,83 @@
+"""Headless Debian Chromium for the browser tests, driven by Playwright.
+
+Browser tests must really run (CI installs Debian's chromium), so a missing browser fails the test with
+the fix instead of skipping it, and nothing is ever downloaded: Playwright drives /usr/bin/chromium.
+Console errors, uncaught exceptions and failed requests are collected for the test to assert on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@dataclass
+class BrowserPage:
+    """A Chromium tab plus what went wrong in it so far."""
+
+    page: Page
+    console_errors: list[str] = field(default_factory=list)
+    failed_requests: list[str] = field(default_factory=list)
+
+    def open(self, path: Path) -> None:
+        """Load a local HTML file the way a user double-clicking it would (``file://``)."""
+        self.page.goto(path.resolve().as_uri(), wait_until="load")
+
+    def assert_clean(self) -> None:
+        """Fail with every console error and failed request seen so far."""
+        problems = [*self.console_errors, *self.failed_requests]
+        assert not problems, "the page reported problems:\n" + "\n".join(problems)
+
+
+@contextmanager
+def chromium_page(tmp_path: Path, *, width: int = 1280, height: int = 900) -> Iterator[BrowserPage]:
+    """Yield a tab of a fresh headless Chromium whose profile lives under ``tmp_path``."""
+    if not CHROMIUM.exists():
+        pytest.fail(
+            f"Debian's chromium is not installed ({CHROMIUM} is missing); the browser tests need it: "
+            "install it with `sudo apt-get install chromium`",
+            pytrace=False,
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            tmp_path / "chromium-profile",
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": width, "height": height},
+        )
+        try:
+            session = BrowserPage(context.pages[0] if context.pages else context.new_page())
+            session.page.on(
+                "console",
+                lambda msg: msg.type == "error" and session.console_errors.append(f"console: {msg.text}"),
+            )
+            session.page.on("pageerror", lambda error: session.console_errors.append(f"uncaught: {error}"))
+            session.page.on(
+                "requestfailed",
+                lambda request: session.failed_requests.append(f"{request.url}: {request.failure}"),
+            )
+            yield session
+        finally:
+            context.close()
