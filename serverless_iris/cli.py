@@ -22,7 +22,8 @@ reports and run.json. OUTPUTS/index.html shows the run history and the dashboard
 
   python runner.py            feature -> training -> batch inference (an empty store is backfilled)
   python runner.py --daily    feature (new flowers) -> batch inference; trains first when the
-                              registry has no model yet
+                              registry has no model yet, and retrains (then predicts again) when
+                              the accuracy alert is raised, unless -p RETRAIN_ON_ALERT=false
 """
 
 EPILOG = """\

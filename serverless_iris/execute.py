@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -88,7 +88,7 @@ class Plan:
 
     mode: str  # "full" | "daily" | "only"
     steps: list[Step]
-    training: Step | None = None  # --daily: trained first when the registry has no model yet
+    training: Step | None = None  # --daily: trained when the registry has no model, or on an accuracy alert
     backend: str = "local"
 
     @property
@@ -211,6 +211,7 @@ class _Run:
         self.folder = outputs / "runs" / self.id
         self.folder.mkdir(parents=True)
         self.clock = time.monotonic()
+        self.started = started.timestamp()
         self.record: dict[str, Any] = {
             "id": self.id,
             "status": "running",
@@ -230,7 +231,8 @@ class _Run:
         }
         self.save()
         self.steps = list(plan.steps)
-        self.kernels: dict[str, _Kernel] = {}
+        self.kernels: dict[int, _Kernel] = {}  # by id(step): a notebook run twice gets two fresh kernels
+        self.repredict: Step | None = None  # --daily: the inference run again after retraining on an alert
         self.reports = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reports")
         self.reports.submit(_warm_up_reports)  # nbconvert's import and templates, off the critical path
         self.written: list[tuple[dict[str, Any], Future[list[Path]]]] = []
@@ -257,6 +259,8 @@ class _Run:
                     self._prestart(self.steps[i + 1])
                 if not self._run_step(i, timeout=timeout, progress_bar=progress_bar, say=say):
                     break
+                if self.plan.training and self.steps[i].name == "inference":
+                    self._retrain_on_alert(self.steps[i], say)
                 i += 1
         except KeyboardInterrupt as exc:
             self._interrupted(exc, say)
@@ -282,24 +286,49 @@ class _Run:
             self.save()
         return True
 
+    def _retrain_on_alert(self, inference: Step, say: Echo) -> None:
+        """--daily: when inference raised the accuracy alert (and may retrain), train, then predict again.
+
+        The second inference predicts no new flower; it redraws the dashboard with the new model. Not
+        when this run has trained already.
+        """
+        if any(step.name == "training" for step in self.steps):
+            return
+        reason = _alert_reason(self.outputs / "dashboard" / "dashboard.json", since=self.started)
+        if reason is None:
+            return
+        assert self.plan.training is not None
+        self.repredict = replace(inference)  # its own Step, so its own kernel
+        self.steps += [self.plan.training, self.repredict]
+        self._prestart(self.plan.training)
+        self.record["notebooks"] += [_entry("training"), _entry("inference")]
+        self.record["retrained"] = reason
+        say(f"{reason}: training a new model, then predicting again with it")
+        self.save()
+
     def _prestart(self, step: Step) -> None:
         """Start ``step``'s kernel now, unless it is running; a failure is reported when its turn comes."""
-        if step.name not in self.kernels:
+        if id(step) not in self.kernels:
             # the kernel imports this very serverless_iris, installed or not
             path = os.pathsep.join(filter(None, [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")]))
             env = {**os.environ, "IRIS_RUN_ID": self.id, "PYTHONPATH": path}
             if self.plan.backend == "local":
                 env["IRIS_STORE"] = str(store_path())  # absolute: kernels run in the notebooks' folder
-            self.kernels[step.name] = _Kernel(step.path, env)
+            self.kernels[id(step)] = _Kernel(step.path, env)
 
     def _run_step(self, i: int, *, timeout: int | None, progress_bar: bool, say: Echo) -> bool:
         """Run notebook ``i`` in its kernel, record it, queue its reports; True when it succeeded."""
         step = self.steps[i]
         entry = self.record["notebooks"][i]
-        executed = self.folder / step.path.name
+        runs = sum(earlier.path == step.path for earlier in self.steps[:i])  # a notebook run again: -2
+        executed = self.folder / (f"{step.path.stem}-{runs + 1}.ipynb" if runs else step.path.name)
         parameters = dict(step.parameters)
         if "DASHBOARD_DIR" in step.declared:
             parameters["DASHBOARD_DIR"] = str(self.outputs / "dashboard")
+        if step is self.repredict and "MODEL_VERSION" in step.declared and "MODEL_VERSION" not in parameters:
+            version = _newest_model_version(self.plan.backend)  # the one just trained, not the best one
+            if version is not None:
+                parameters["MODEL_VERSION"] = version
         entry.update(status="running", executed=executed.name)
         self.save()
         total = len(self.steps)
@@ -307,9 +336,8 @@ class _Run:
         begun = time.monotonic()
         try:
             self._prestart(step)
-            error = _run_notebook(
-                step.path, executed, parameters, self.kernels[step.name], timeout, progress_bar
-            )
+            kernel = self.kernels[id(step)]
+            error = _run_notebook(step.path, executed, parameters, kernel, timeout, progress_bar)
         except KeyboardInterrupt:
             entry["duration_s"] = round(time.monotonic() - begun, 3)
             raise
@@ -317,8 +345,8 @@ class _Run:
             error = _error("dead-kernel", None, f"the kernel could not start: {type(exc).__name__}: {exc}")
         finally:
             with _signals_deferred():
-                if step.name in self.kernels:
-                    self.kernels[step.name].stop()
+                if id(step) in self.kernels:
+                    self.kernels.pop(id(step)).stop()
         entry.update(duration_s=round(time.monotonic() - begun, 3), status="failed" if error else "succeeded")
         entry["error"] = error
         if not executed.exists():
@@ -388,6 +416,53 @@ class _Run:
         with _signals_deferred():
             self.save()
         return problems
+
+
+def _alert_reason(dashboard: Path, since: float) -> str | None:
+    """Why to retrain: the accuracy alert of a ``dashboard.json`` written since ``since`` (a Unix time)
+    when it is raised and retraining is on (the inference notebook's ``RETRAIN_ON_ALERT``); else None."""
+    try:
+        if dashboard.stat().st_mtime < since:
+            return None  # an earlier run's dashboard: this inference did not write one
+        alert = json.loads(dashboard.read_text(encoding="utf-8")).get("alert") or {}
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not (alert.get("below") and alert.get("retrain")):
+        return None
+    try:
+        accuracy, threshold = float(alert["accuracy"]), float(alert["threshold"])
+        window = int(alert["window"])
+    except (KeyError, TypeError, ValueError):
+        return "the accuracy alert was raised"
+    plural = "s" if window != 1 else ""
+    return (
+        f"rolling accuracy {100 * accuracy:.3g}% over the last {window} prediction{plural} "
+        f"fell below the threshold {100 * threshold:.3g}%"
+    )
+
+
+def _newest_model_version(backend: str) -> int | None:
+    """The newest registered version of model ``iris``; None when it cannot be told."""
+    try:
+        if backend == "local":
+            from serverless_iris.backend import LocalProject
+
+            models = LocalProject(store_path()).get_model_registry().get_models(MODEL_NAME)
+            return max((int(m.version) for m in models), default=None)
+        done = subprocess.run(
+            [sys.executable, "-c", _NEWEST_CODE], capture_output=True, text=True, timeout=300, check=False
+        )
+        last = done.stdout.strip().splitlines()[-1:] if done.returncode == 0 else []
+        return int(last[0]) if last and last[0].isdigit() else None
+    except Exception:  # e.g. no network: inference then uses the best version, as without -p MODEL_VERSION
+        return None
+
+
+_NEWEST_CODE = (
+    "import serverless_iris\n"
+    f"models = serverless_iris.login().get_model_registry().get_models({MODEL_NAME!r}) or []\n"
+    "print(max((m.version for m in models), default=''))"
+)
 
 
 def _entry(name: str) -> dict[str, Any]:

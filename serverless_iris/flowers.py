@@ -28,6 +28,9 @@ BACKFILL_EVENT_TIME = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)
 ASSETS_DIR = REPO_ROOT / "assets"
 IRIS_CSV = ASSETS_DIR / "iris.csv"
 DASHBOARD_ENV = "IRIS_DASHBOARD_DIR"
+ROLLING_WINDOWS = (7, 30)  # the dashboard's rolling accuracy: over the last 7 and 30 predictions
+ALERT_WINDOW = 7  # the alert watches the rolling accuracy over the last 7 predictions
+ALERT_THRESHOLD = 0.8  # the inference notebook's default ACCURACY_THRESHOLD
 
 # The course's uniform ranges (cm) per species as (min, max); the course passed some of them
 # reversed (e.g. Versicolor's petal length 3.1..5.5 as max 3.1, min 5.5), fixed here.
@@ -269,12 +272,32 @@ def export_recent_table(history: pd.DataFrame, path: Path | str, rows: int = 5) 
     return table
 
 
-def dashboard_summary(model: Any, history: pd.DataFrame) -> dict[str, Any]:
-    """The content of ``dashboard.json``: model card, today's flower, recent predictions, accuracy."""
+def dashboard_summary(
+    model: Any,
+    history: pd.DataFrame,
+    threshold: float = ALERT_THRESHOLD,
+    retrain: bool = True,
+    training_run: str | None = None,
+) -> dict[str, Any]:
+    """The content of ``dashboard.json``: model card, today's flower, recent predictions and monitoring.
+
+    Monitoring: the accuracy over the last 7 and 30 predictions by the flowers' event time (over all of
+    them when there are fewer), predicted against actual counts per variety, and the alert, raised when
+    the accuracy over the last 7 falls below ``threshold`` (a share, 0 to 1). ``retrain`` tells
+    ``runner.py --daily`` to retrain when the alert is raised; ``training_run`` is the run that trained
+    ``model`` (from its provenance), None when unknown.
+    """
     if history.empty:
         raise ValueError("no predictions recorded yet: the dashboard needs at least one")
+    if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not 0 <= threshold <= 1:
+        raise ValueError(f"the accuracy threshold is a share from 0 to 1 (0.8 for 80%), got {threshold!r}")
     ordered = newest_first(history, "flower_time")
+    correct = ordered["predicted"] == ordered["label"]
     today = ordered.iloc[0]
+    rolling = {str(n): float(correct.head(n).mean()) for n in ROLLING_WINDOWS}
+    window = min(ALERT_WINDOW, len(ordered))
+    accuracy = rolling[str(ALERT_WINDOW)]
+    below = accuracy < threshold
     return {
         "generated_at": _now().isoformat(),
         "model": {
@@ -282,6 +305,7 @@ def dashboard_summary(model: Any, history: pd.DataFrame) -> dict[str, Any]:
             "version": int(model.version),
             "metrics": {k: float(v) for k, v in (model.training_metrics or {}).items()},
             "created": _iso(model.created),
+            "training_run": training_run,
         },
         "today": {
             "event_time": _iso(today["flower_time"]),
@@ -298,9 +322,33 @@ def dashboard_summary(model: Any, history: pd.DataFrame) -> dict[str, Any]:
             }
             for _, row in ordered.head(30).iterrows()
         ],
-        "history_accuracy": float((ordered["predicted"] == ordered["label"]).mean()),
+        "history_accuracy": float(correct.mean()),
         "n_predictions": len(ordered),
+        "rolling_accuracy": rolling,
+        "variety_counts": {
+            variety: {
+                "predicted": int((ordered["predicted"] == variety).sum()),
+                "actual": int((ordered["label"] == variety).sum()),
+            }
+            for variety in VARIETIES
+        },
+        "alert": {
+            "below": bool(below),
+            "threshold": float(threshold),
+            "window": window,
+            "accuracy": accuracy,
+            "retrain": bool(retrain),
+            "message": f"Rolling accuracy {percent(accuracy)} over the last {window} prediction"
+            f"{'s' if window != 1 else ''} fell below the threshold {percent(threshold)}."
+            if below
+            else None,
+        },
     }
+
+
+def percent(share: float) -> str:
+    """A share as a percentage with up to three significant digits: ``42.9%``, ``80%``, ``100%``."""
+    return f"{100 * share:.3g}%"
 
 
 def _iso(value: Any) -> str | None:

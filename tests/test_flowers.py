@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -195,13 +196,17 @@ def test_dashboard_summary_follows_the_shared_contract() -> None:
     model = SimpleNamespace(
         name="iris", version=3, training_metrics={"accuracy": 0.9, "f1_macro": 0.8}, created=1_700_000_000_000
     )
-    summary = flowers.dashboard_summary(model, history(40))
-    assert set(summary) == {"generated_at", "model", "today", "recent", "history_accuracy", "n_predictions"}
+    summary = flowers.dashboard_summary(model, history(40), training_run="20261127T093000Z-abc123")
+    assert set(summary) == {
+        "generated_at", "model", "today", "recent", "history_accuracy", "n_predictions",
+        "rolling_accuracy", "variety_counts", "alert",
+    }  # fmt: skip
     assert summary["model"] == {
         "name": "iris",
         "version": 3,
         "metrics": {"accuracy": 0.9, "f1_macro": 0.8},
         "created": "2023-11-14T22:13:20+00:00",
+        "training_run": "20261127T093000Z-abc123",
     }
     assert summary["today"]["event_time"] == "2025-02-09T00:00:00+00:00"
     assert summary["today"]["actual"] == VARIETIES[39 % 3]
@@ -210,6 +215,92 @@ def test_dashboard_summary_follows_the_shared_contract() -> None:
     assert summary["recent"][0]["event_time"] > summary["recent"][-1]["event_time"]
     assert summary["n_predictions"] == 40
     assert summary["history_accuracy"] == pytest.approx(history(40).eval("predicted == label").mean())
+
+
+MODEL = SimpleNamespace(name="iris", version=1, training_metrics={"accuracy": 1.0}, created=None)
+
+
+def predictions(outcomes: str) -> pd.DataFrame:
+    """One prediction a day, oldest first: ``y`` right, ``n`` wrong (a Setosa taken for a Virginica)."""
+    frame = history(len(outcomes))
+    wrong = [c == "n" for c in outcomes]
+    return frame.assign(
+        label=["Setosa" if w else label for w, label in zip(wrong, frame["label"], strict=True)],
+        predicted=["Virginica" if w else label for w, label in zip(wrong, frame["label"], strict=True)],
+    )
+
+
+def test_rolling_accuracy_counts_the_newest_flowers_by_event_time() -> None:
+    outcomes = "y" * 25 + "n" * 3 + "y" * 2 + "n" * 3 + "y" * 2  # 35 predictions, oldest first
+    shuffled = predictions(outcomes).sample(frac=1, random_state=3)  # the group's row order means nothing
+    summary = flowers.dashboard_summary(MODEL, shuffled)
+    assert summary["rolling_accuracy"] == {"7": pytest.approx(4 / 7), "30": pytest.approx(24 / 30)}
+    assert summary["history_accuracy"] == pytest.approx(29 / 35)
+    assert summary["n_predictions"] == 35
+
+
+def test_rolling_accuracy_over_fewer_predictions_is_over_what_there_is() -> None:
+    summary = flowers.dashboard_summary(MODEL, predictions("yny"), threshold=0.5)
+    assert summary["rolling_accuracy"] == {"7": pytest.approx(2 / 3), "30": pytest.approx(2 / 3)}
+    assert summary["alert"] == {
+        "below": False,
+        "threshold": 0.5,
+        "window": 3,
+        "accuracy": pytest.approx(2 / 3),
+        "retrain": True,
+        "message": None,
+    }
+
+
+def test_variety_counts_set_predictions_against_labels() -> None:
+    # labels S S V S Ve V; predicted V V V S Ve V (the first two wrong)
+    summary = flowers.dashboard_summary(MODEL, predictions("nnyyyy"))
+    assert summary["variety_counts"] == {
+        "Setosa": {"predicted": 1, "actual": 3},
+        "Versicolor": {"predicted": 1, "actual": 1},
+        "Virginica": {"predicted": 4, "actual": 2},
+    }
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "threshold", "below"),
+    [
+        ("y" * 10 + "nnn" + "y" * 4, 0.8, True),  # 4 of the last 7: 57.1%
+        ("n" * 10 + "y" * 6 + "n", 0.8, False),  # 6 of 7 (85.7%): the older failures are out of the window
+        ("y" * 10 + "nn" + "y" * 5, 5 / 7, False),  # exactly at the threshold is not below it
+        ("n", 0.0, False),  # a threshold of 0 never alerts
+    ],
+)
+def test_alert_when_the_last_7_fall_below_the_threshold(outcomes: str, threshold: float, below: bool) -> None:
+    alert = flowers.dashboard_summary(MODEL, predictions(outcomes), threshold=threshold, retrain=False)[
+        "alert"
+    ]
+    assert alert["below"] is below
+    assert alert["threshold"] == threshold and alert["retrain"] is False
+    if below:
+        assert (
+            alert["message"]
+            == "Rolling accuracy 57.1% over the last 7 predictions fell below the threshold 80%."
+        )
+    else:
+        assert alert["message"] is None
+
+
+def test_alert_message_names_a_single_prediction() -> None:
+    alert = flowers.dashboard_summary(MODEL, predictions("n"), threshold=0.9)["alert"]
+    assert alert["message"] == "Rolling accuracy 0% over the last 1 prediction fell below the threshold 90%."
+
+
+@pytest.mark.parametrize("threshold", [80, -0.1, 1.5, float("nan"), "0.8", True])
+def test_threshold_must_be_a_share(threshold: object) -> None:
+    with pytest.raises(ValueError, match="share from 0 to 1"):
+        flowers.dashboard_summary(MODEL, predictions("y"), threshold=threshold)  # type: ignore[arg-type]
+
+
+def test_summary_is_plain_json() -> None:
+    summary = flowers.dashboard_summary(MODEL, predictions("ynyn"))
+    assert json.loads(json.dumps(summary)) == summary
+    assert summary["model"]["training_run"] is None  # unknown: the model was trained by hand
 
 
 def test_dashboard_folder_prefers_the_parameter_then_the_environment(

@@ -34,7 +34,7 @@ NOTEBOOKS = {
 PARAMETERS = {
     "feature": ["BACKFILL", "version", "IRIS_CSV", "N_FLOWERS", "SEED"],
     "training": ["version", "MODEL_VERSION", "TEST_SIZE", "N_NEIGHBORS", "SEED", "DASHBOARD_DIR"],
-    "inference": ["version", "MODEL_VERSION", "DASHBOARD_DIR"],
+    "inference": ["version", "MODEL_VERSION", "ACCURACY_THRESHOLD", "RETRAIN_ON_ALERT", "DASHBOARD_DIR"],
 }
 RUN_ID = "20261127T093000Z-test01"
 DASHBOARD_FILES = [
