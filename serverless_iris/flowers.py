@@ -278,15 +278,22 @@ def dashboard_summary(
     threshold: float = ALERT_THRESHOLD,
     retrain: bool = True,
     training_run: str | None = None,
+    newest_model_created: Any = None,
 ) -> dict[str, Any]:
     """The content of ``dashboard.json``: model card, today's flower, recent predictions and monitoring.
 
     Monitoring: the accuracy over the last 7 and 30 predictions by the flowers' event time (over all of
     them when there are fewer), predicted against actual counts per variety, and the alert, raised when
     the accuracy over the last 7 falls below ``threshold`` (a share, 0 to 1). ``retrain`` tells
-    ``runner.py --daily`` to retrain when the alert is raised; ``training_run`` is the run that trained
-    ``model`` (from its provenance), None when unknown.
+    ``runner.py --daily`` to retrain when the alert is raised over a full window (one or two unlucky
+    predictions are no reason to retrain), and at most once per window: not while the
+    newest registered model (``newest_model_created``, any time type) is younger than the oldest
+    prediction of the window, because that model has not been judged on flowers of its own yet;
+    otherwise a bad week would retrain every day until the wrong predictions left the window.
+    ``training_run`` is the run that trained ``model`` (from its provenance), None when unknown.
     """
+    import pandas as pd
+
     if history.empty:
         raise ValueError("no predictions recorded yet: the dashboard needs at least one")
     if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not 0 <= threshold <= 1:
@@ -298,6 +305,10 @@ def dashboard_summary(
     window = min(ALERT_WINDOW, len(ordered))
     accuracy = rolling[str(ALERT_WINDOW)]
     below = accuracy < threshold
+    judged_from = utc(ordered["prediction_time"].head(ALERT_WINDOW)).min()
+    newest = _iso(newest_model_created)
+    unjudged = newest is not None and pd.Timestamp(newest) >= judged_from
+    full = len(ordered) >= ALERT_WINDOW
     return {
         "generated_at": _now().isoformat(),
         "model": {
@@ -337,7 +348,9 @@ def dashboard_summary(
             "threshold": float(threshold),
             "window": window,
             "accuracy": accuracy,
-            "retrain": bool(retrain),
+            "retrain": bool(retrain and full and not unjudged),
+            # why an alert does not retrain: too few predictions yet, or a newer model awaits its own window
+            "retrain_held": bool(retrain and below and (unjudged or not full)),
             "message": f"Rolling accuracy {percent(accuracy)} over the last {window} prediction"
             f"{'s' if window != 1 else ''} fell below the threshold {percent(threshold)}."
             if below

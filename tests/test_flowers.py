@@ -247,7 +247,8 @@ def test_rolling_accuracy_over_fewer_predictions_is_over_what_there_is() -> None
         "threshold": 0.5,
         "window": 3,
         "accuracy": pytest.approx(2 / 3),
-        "retrain": True,
+        "retrain": False,  # too few predictions to judge the model by
+        "retrain_held": False,
         "message": None,
     }
 
@@ -284,6 +285,30 @@ def test_alert_when_the_last_7_fall_below_the_threshold(outcomes: str, threshold
         )
     else:
         assert alert["message"] is None
+
+
+@pytest.mark.parametrize(
+    ("newest_model_created", "retrain"),
+    [
+        (None, True),  # the registry's newest model is unknown: the alert decides
+        (pd.Timestamp("2025-01-11 00:59", tz="UTC"), True),  # older than the window's oldest prediction
+        (pd.Timestamp("2025-01-11 01:00", tz="UTC"), False),  # registered as the window began: not judged
+        (int(pd.Timestamp("2025-01-15", tz="UTC").timestamp() * 1000), False),  # epoch ms, as the SDK gives
+    ],
+)
+def test_an_alert_retrains_at_most_once_per_window(newest_model_created: object, retrain: bool) -> None:
+    """The window of the last 7 predictions starts on day 11 at 01:00; a model newer than that waits."""
+    alert = flowers.dashboard_summary(
+        MODEL, predictions("y" * 10 + "nnn" + "y" * 4), newest_model_created=newest_model_created
+    )["alert"]
+    assert alert["below"] is True
+    assert alert["retrain"] is retrain and alert["retrain_held"] is not retrain
+
+
+def test_an_alert_over_fewer_than_7_predictions_does_not_retrain() -> None:
+    alert = flowers.dashboard_summary(MODEL, predictions("ynnnnn"))["alert"]
+    assert alert["below"] is True and alert["window"] == 6
+    assert alert["retrain"] is False and alert["retrain_held"] is True
 
 
 def test_alert_message_names_a_single_prediction() -> None:
