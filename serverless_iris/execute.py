@@ -7,10 +7,11 @@ notebook, its HTML reports and ``run.json`` in the run folder, then ``index.html
 Where the time goes, and what is done about it (see the runner section of the README):
 
 - The kernels of the next two notebooks are started ahead of time, while the current one runs, and
-  import the modules their notebooks import plus ``WARM_UP`` (a silent execution that binds no names and
-  leaves no history), so kernel start-up and the heavy imports overlap other notebooks' work instead of
-  adding to it (one ahead: 1.49x the floor; two ahead and WARM_UP: 1.30x). A kernel runs no code of any
-  other notebook.
+  import the modules their notebooks import (a silent execution that binds no names and leaves no
+  history), so kernel start-up and the heavy imports overlap other notebooks' work instead of adding
+  to it (one ahead: 1.49x the floor; two ahead, the helpers' heavy imports included: 1.29x). A kernel
+  runs no code of any other notebook. What remains is each kernel importing pandas, scikit-learn and
+  matplotlib again, where the floor imports them once.
 - HTML reports are written by a background thread while the next notebook runs.
 - Finished kernels are killed, not asked to shut down: their work is saved and nothing waits for them.
 - The runner imports papermill only when it needs it, and keeps jsonschema from compiling the IRI
@@ -50,13 +51,6 @@ PIPELINE = {
     "inference": "iris-batch-inference-pipeline.ipynb",
 }
 DAILY = ("feature", "inference")
-# Heavy modules that a notebook's helpers import lazily, which its top-level imports do not reveal: its
-# kernel imports them ahead, while earlier notebooks run (measured: the inference notebook's cells took
-# 8.7 s with a cold module cache, 2.2 s warm).
-WARM_UP = {
-    PIPELINE["training"]: ("matplotlib.pyplot", "seaborn"),
-    PIPELINE["inference"]: ("matplotlib.pyplot", "seaborn", "dataframe_image", "sklearn.neighbors"),
-}
 MODEL_NAME = "iris"
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # the folder holding this serverless_iris package
@@ -254,11 +248,11 @@ class _Run:
 
         Returns True when interrupted.
         """
-        check = _ModelCheck(self.plan.backend) if self.plan.training else None
+        check = None
         try:
             self._prestart(self.steps[0])
-            if check:
-                check.start()
+            if self.plan.training:  # asked while the first kernel starts
+                check = _ModelVersions(self.plan.backend)
             i = 0
             while i < len(self.steps):
                 if check and self._train_first(check, say, wait=self.steps[i].name == "inference"):
@@ -279,12 +273,15 @@ class _Run:
                     kernel.stop()
         return False
 
-    def _train_first(self, check: _ModelCheck, say: Echo, wait: bool) -> bool:
-        """--daily: put training before inference when the registry has no model. True once decided."""
-        registered = check.result(wait)
-        if registered is None:
+    def _train_first(self, check: _ModelVersions, say: Echo, wait: bool) -> bool:
+        """--daily: put training before inference when the registry has no model. True once decided.
+
+        When the registry cannot tell (no network, a busy store) the run does not train, and inference
+        reports the actual problem.
+        """
+        if not wait and not check.answered():
             return False
-        if not registered:
+        if check.result() == []:
             assert self.plan.training is not None
             at = next(i for i, step in enumerate(self.steps) if step.name == "inference")
             self.steps.insert(at, self.plan.training)
@@ -334,9 +331,9 @@ class _Run:
         if "DASHBOARD_DIR" in step.declared:
             parameters["DASHBOARD_DIR"] = str(self.outputs / "dashboard")
         if step is self.repredict and "MODEL_VERSION" in step.declared and "MODEL_VERSION" not in parameters:
-            version = _newest_model_version(self.plan.backend)  # the one just trained, not the best one
-            if version is not None:
-                parameters["MODEL_VERSION"] = version
+            versions = _ModelVersions(self.plan.backend).result()  # the newest: just trained, maybe not best
+            if versions:
+                parameters["MODEL_VERSION"] = max(versions)
         entry.update(status="running", executed=executed.name)
         self.save()
         total = len(self.steps)
@@ -447,30 +444,6 @@ def _alert_reason(dashboard: Path, since: float) -> str | None:
         f"rolling accuracy {100 * accuracy:.3g}% over the last {window} prediction{plural} "
         f"fell below the threshold {100 * threshold:.3g}%"
     )
-
-
-def _newest_model_version(backend: str) -> int | None:
-    """The newest registered version of model ``iris``; None when it cannot be told."""
-    try:
-        if backend == "local":
-            from serverless_iris.backend import LocalProject
-
-            models = LocalProject(store_path()).get_model_registry().get_models(MODEL_NAME)
-            return max((int(m.version) for m in models), default=None)
-        done = subprocess.run(
-            [sys.executable, "-c", _NEWEST_CODE], capture_output=True, text=True, timeout=300, check=False
-        )
-        last = done.stdout.strip().splitlines()[-1:] if done.returncode == 0 else []
-        return int(last[0]) if last and last[0].isdigit() else None
-    except Exception:  # e.g. no network: inference then uses the best version, as without -p MODEL_VERSION
-        return None
-
-
-_NEWEST_CODE = (
-    "import serverless_iris\n"
-    f"models = serverless_iris.login().get_model_registry().get_models({MODEL_NAME!r}) or []\n"
-    "print(max((m.version for m in models), default=''))"
-)
 
 
 def _entry(name: str) -> dict[str, Any]:
@@ -635,12 +608,15 @@ def _this_interpreter() -> Any:
 
 
 def _warm_up_code(notebook: Path) -> str:
-    """Code that imports the notebook's top-level imports and its ``WARM_UP`` modules, binding no name.
+    """Code that imports the modules the notebook imports at top level, binding no name.
+
+    Helpers a notebook imports (``serverless_iris.dashboard``) import their heavy modules at the top
+    for this reason: the inference notebook's cells took 8.7 s with a cold module cache, 2.2 s warm.
 
     It also keeps jsonschema (imported by ``dataframe_image`` through nbformat) from building the IRI
     grammar nobody checks, as :func:`skip_unused_grammar` does in the runner: over 2 s of CPU a kernel.
     """
-    modules = [*_top_level_imports(notebook), *WARM_UP.get(notebook.name, ())]
+    modules = _top_level_imports(notebook)
     body = (
         "import importlib, sys\n"
         "if 'jsonschema' not in sys.modules:\n"
@@ -677,45 +653,57 @@ def _top_level_imports(notebook: Path) -> list[str]:
     return list(dict.fromkeys(modules))
 
 
-class _ModelCheck:
-    """--daily: does the registry hold model ``iris``? If not, the run trains before inference.
+class _ModelVersions:
+    """The registered versions of model ``iris``, asked without holding up the run.
 
-    Local backend: the embedded registry answers in milliseconds, before the feature notebook starts.
-    Hopsworks: logging in takes seconds and prints, so a child process asks while the feature
-    notebook runs and only its exit status is read. When the answer is unknown (no network, a busy
-    store) the run does not train, and inference reports the actual problem.
+    Local backend: the embedded registry answers in milliseconds. Hopsworks: logging in takes seconds
+    and prints, so a child process asks (for --daily, while the feature notebook runs) and only its
+    last line of output is read. The answer is None when it cannot be told (no network, a busy store).
     """
 
     _CODE = (
-        "import sys, serverless_iris\n"
-        f"sys.exit(0 if serverless_iris.login().get_model_registry().get_models({MODEL_NAME!r}) else 3)"
+        "import json, serverless_iris\n"
+        f"models = serverless_iris.login().get_model_registry().get_models({MODEL_NAME!r}) or []\n"
+        "print(json.dumps([int(m.version) for m in models]))"
     )
 
     def __init__(self, backend: str) -> None:
-        self.backend = backend
-        self._answer: bool | None = None
-        self._child: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        if self.backend != "local":
+        self._answer: list[int] | None = None
+        self._child: subprocess.Popen[str] | None = None
+        if backend != "local":
             self._child = subprocess.Popen(
-                [sys.executable, "-c", self._CODE], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+                [sys.executable, "-c", self._CODE],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
             )
             return
         from serverless_iris.backend import LocalProject
 
         try:
-            self._answer = bool(LocalProject(store_path()).get_model_registry().get_models(MODEL_NAME))
+            models = LocalProject(store_path()).get_model_registry().get_models(MODEL_NAME)
+            self._answer = sorted(int(m.version) for m in models)
         except Exception:  # unknown: see the class docstring
-            self._answer = True
+            self._answer = None
 
-    def result(self, wait: bool) -> bool | None:
-        """Whether a model is registered (True when unknown); None while the child has not answered."""
+    def answered(self) -> bool:
+        return self._child is None or self._child.poll() is not None
+
+    def result(self, timeout: float = 300) -> list[int] | None:
+        """The versions, oldest first (waiting for the child up to ``timeout`` s); None when unknown."""
         if self._child is not None:
-            if not wait and self._child.poll() is None:
+            child, self._child = self._child, None
+            try:
+                output, _ = child.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.communicate()
                 return None
-            self._answer = self._child.wait() != 3
-            self._child = None
+            last = output.strip().splitlines()[-1:] if child.returncode == 0 else []
+            try:
+                self._answer = sorted(int(v) for v in json.loads(last[0])) if last else None
+            except (ValueError, TypeError):
+                self._answer = None
         return self._answer
 
 

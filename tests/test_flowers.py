@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from serverless_iris import flowers
+from serverless_iris import dashboard, flowers
 from serverless_iris.contract import validate_iris
 from serverless_iris.flowers import FEATURES, SPECIES_RANGES, VARIETIES
 
@@ -132,7 +132,7 @@ def test_unknown_variety_has_no_picture(tmp_path: Path) -> None:
 
 
 def test_confusion_matrix_is_always_three_by_three(tmp_path: Path) -> None:
-    fig = flowers.plot_confusion_matrix(["Setosa", "Setosa"], ["Setosa", "Virginica"], title="two flowers")
+    fig = dashboard.plot_confusion_matrix(["Setosa", "Setosa"], ["Setosa", "Virginica"], title="two flowers")
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_yticklabels()] == [f"True {v}" for v in VARIETIES]
     assert [t.get_text() for t in ax.get_xticklabels()] == [f"Pred {v}" for v in VARIETIES]
@@ -162,13 +162,13 @@ def history(n: int) -> pd.DataFrame:
 
 def test_accuracy_plot_and_recent_table(tmp_path: Path) -> None:
     past = history(9)
-    fig = flowers.plot_accuracy_over_time(past.assign(flower_time=past["flower_time"].dt.tz_convert(None)))
+    fig = dashboard.plot_accuracy_over_time(past.assign(flower_time=past["flower_time"].dt.tz_convert(None)))
     fig.savefig(tmp_path / "accuracy.png")
     assert_not_blank(tmp_path / "accuracy.png")
     cumulative = fig.axes[0].lines[0].get_ydata()
     assert cumulative[-1] == pytest.approx(past["predicted"].eq(past["label"]).mean())
 
-    table = flowers.export_recent_table(past, tmp_path / "recent.png")
+    table = dashboard.export_recent_table(past, tmp_path / "recent.png")
     assert_not_blank(tmp_path / "recent.png")
     assert list(table.index) == [1, 2, 3, 4, 5]
     assert list(table["flower_time"]) == [f"2025-01-{d:02d} 00:00:00" for d in (9, 8, 7, 6, 5)]
@@ -196,7 +196,7 @@ def test_dashboard_summary_follows_the_shared_contract() -> None:
     model = SimpleNamespace(
         name="iris", version=3, training_metrics={"accuracy": 0.9, "f1_macro": 0.8}, created=1_700_000_000_000
     )
-    summary = flowers.dashboard_summary(model, history(40), training_run="20261127T093000Z-abc123")
+    summary = dashboard.dashboard_summary(model, history(40), training_run="20261127T093000Z-abc123")
     assert set(summary) == {
         "generated_at", "model", "today", "recent", "history_accuracy", "n_predictions",
         "rolling_accuracy", "variety_counts", "alert",
@@ -233,14 +233,14 @@ def predictions(outcomes: str) -> pd.DataFrame:
 def test_rolling_accuracy_counts_the_newest_flowers_by_event_time() -> None:
     outcomes = "y" * 25 + "n" * 3 + "y" * 2 + "n" * 3 + "y" * 2  # 35 predictions, oldest first
     shuffled = predictions(outcomes).sample(frac=1, random_state=3)  # the group's row order means nothing
-    summary = flowers.dashboard_summary(MODEL, shuffled)
+    summary = dashboard.dashboard_summary(MODEL, shuffled)
     assert summary["rolling_accuracy"] == {"7": pytest.approx(4 / 7), "30": pytest.approx(24 / 30)}
     assert summary["history_accuracy"] == pytest.approx(29 / 35)
     assert summary["n_predictions"] == 35
 
 
 def test_rolling_accuracy_over_fewer_predictions_is_over_what_there_is() -> None:
-    summary = flowers.dashboard_summary(MODEL, predictions("yny"), threshold=0.5)
+    summary = dashboard.dashboard_summary(MODEL, predictions("yny"), threshold=0.5)
     assert summary["rolling_accuracy"] == {"7": pytest.approx(2 / 3), "30": pytest.approx(2 / 3)}
     assert summary["alert"] == {
         "below": False,
@@ -255,7 +255,7 @@ def test_rolling_accuracy_over_fewer_predictions_is_over_what_there_is() -> None
 
 def test_variety_counts_set_predictions_against_labels() -> None:
     # labels S S V S Ve V; predicted V V V S Ve V (the first two wrong)
-    summary = flowers.dashboard_summary(MODEL, predictions("nnyyyy"))
+    summary = dashboard.dashboard_summary(MODEL, predictions("nnyyyy"))
     assert summary["variety_counts"] == {
         "Setosa": {"predicted": 1, "actual": 3},
         "Versicolor": {"predicted": 1, "actual": 1},
@@ -273,7 +273,7 @@ def test_variety_counts_set_predictions_against_labels() -> None:
     ],
 )
 def test_alert_when_the_last_7_fall_below_the_threshold(outcomes: str, threshold: float, below: bool) -> None:
-    alert = flowers.dashboard_summary(MODEL, predictions(outcomes), threshold=threshold, retrain=False)[
+    alert = dashboard.dashboard_summary(MODEL, predictions(outcomes), threshold=threshold, retrain=False)[
         "alert"
     ]
     assert alert["below"] is below
@@ -298,7 +298,7 @@ def test_alert_when_the_last_7_fall_below_the_threshold(outcomes: str, threshold
 )
 def test_an_alert_retrains_at_most_once_per_window(newest_model_created: object, retrain: bool) -> None:
     """The window of the last 7 predictions starts on day 11 at 01:00; a model newer than that waits."""
-    alert = flowers.dashboard_summary(
+    alert = dashboard.dashboard_summary(
         MODEL, predictions("y" * 10 + "nnn" + "y" * 4), newest_model_created=newest_model_created
     )["alert"]
     assert alert["below"] is True
@@ -306,24 +306,24 @@ def test_an_alert_retrains_at_most_once_per_window(newest_model_created: object,
 
 
 def test_an_alert_over_fewer_than_7_predictions_does_not_retrain() -> None:
-    alert = flowers.dashboard_summary(MODEL, predictions("ynnnnn"))["alert"]
+    alert = dashboard.dashboard_summary(MODEL, predictions("ynnnnn"))["alert"]
     assert alert["below"] is True and alert["window"] == 6
     assert alert["retrain"] is False and alert["retrain_held"] is True
 
 
 def test_alert_message_names_a_single_prediction() -> None:
-    alert = flowers.dashboard_summary(MODEL, predictions("n"), threshold=0.9)["alert"]
+    alert = dashboard.dashboard_summary(MODEL, predictions("n"), threshold=0.9)["alert"]
     assert alert["message"] == "Rolling accuracy 0% over the last 1 prediction fell below the threshold 90%."
 
 
 @pytest.mark.parametrize("threshold", [80, -0.1, 1.5, float("nan"), "0.8", True])
 def test_threshold_must_be_a_share(threshold: object) -> None:
     with pytest.raises(ValueError, match="share from 0 to 1"):
-        flowers.dashboard_summary(MODEL, predictions("y"), threshold=threshold)  # type: ignore[arg-type]
+        dashboard.dashboard_summary(MODEL, predictions("y"), threshold=threshold)  # type: ignore[arg-type]
 
 
 def test_summary_is_plain_json() -> None:
-    summary = flowers.dashboard_summary(MODEL, predictions("ynyn"))
+    summary = dashboard.dashboard_summary(MODEL, predictions("ynyn"))
     assert json.loads(json.dumps(summary)) == summary
     assert summary["model"]["training_run"] is None  # unknown: the model was trained by hand
 
@@ -331,10 +331,10 @@ def test_summary_is_plain_json() -> None:
 def test_dashboard_folder_prefers_the_parameter_then_the_environment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(flowers.DASHBOARD_ENV, str(tmp_path / "from-env"))
-    assert flowers.dashboard_folder(tmp_path / "given") == tmp_path / "given"
-    assert flowers.dashboard_folder(None) == tmp_path / "from-env"
+    monkeypatch.setenv(dashboard.DASHBOARD_ENV, str(tmp_path / "from-env"))
+    assert dashboard.dashboard_folder(tmp_path / "given") == tmp_path / "given"
+    assert dashboard.dashboard_folder(None) == tmp_path / "from-env"
     assert (tmp_path / "given").is_dir() and (tmp_path / "from-env").is_dir()
-    monkeypatch.delenv(flowers.DASHBOARD_ENV)
-    monkeypatch.setattr(flowers, "REPO_ROOT", tmp_path / "repo")  # keep the real repository untouched
-    assert flowers.dashboard_folder(None) == tmp_path / "repo" / "outputs" / "dashboard"
+    monkeypatch.delenv(dashboard.DASHBOARD_ENV)
+    monkeypatch.setattr(dashboard, "REPO_ROOT", tmp_path / "repo")  # keep the real repository untouched
+    assert dashboard.dashboard_folder(None) == tmp_path / "repo" / "outputs" / "dashboard"
