@@ -31,17 +31,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "assets" / "screenshots"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--hide-scrollbars",
-]
+sys.path.insert(0, str(ROOT / "tests"))
+from browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402  (the browser tests' launch flags)
 
 
 def run_pipelines(work: Path, daily_runs: int) -> Path:
@@ -89,7 +80,7 @@ def screenshot(page_url: str, target: Path, *, width: int, until: str, below: in
             profile,
             executable_path=CHROMIUM,
             headless=True,
-            args=CHROMIUM_ARGS,
+            args=[*CHROMIUM_ARGS, "--hide-scrollbars"],
             viewport={"width": width, "height": 800},
             device_scale_factor=1,
         )
