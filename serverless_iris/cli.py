@@ -38,6 +38,8 @@ environment:
   HOPSWORKS_API_KEY, IRIS_BACKEND=local|hopsworks  which backend the notebooks use
   IRIS_STORE         the embedded store's folder (default: store/)
   IRIS_LOCK_TIMEOUT  seconds a run waits for another run on the same store (default 60)
+  IRIS_FORK_KERNELS  0: start each kernel from scratch instead of forking it from the fork
+                     server that has imported the notebooks' modules (Linux; default 1)
 
 exit codes:
   0    every notebook succeeded
@@ -100,11 +102,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(args_list)  # exits 2 on a usage error
     _quiet_libraries()
     execute.skip_unused_grammar()
-    try:
-        if args.list:
+    if args.list:
+        try:
             names = args.only or list(execute.PIPELINE)
             print(_listing(execute.declared_parameters(execute.notebook_paths(names, args.notebooks))))
-            return EXIT_OK
+        except (execute.UsageError, ParameterError) as exc:
+            return _usage_error(str(exc))
+        except KeyboardInterrupt:
+            return EXIT_INTERRUPTED
+        return EXIT_OK
+    forks = execute.fork_server(args.notebooks, (args.only or list(execute.PIPELINE))[0])  # imports meanwhile
+    try:
+        return _run(args, args_list, forks)
+    finally:
+        if forks is not None:
+            forks.close()
+
+
+def _run(args: argparse.Namespace, args_list: list[str], forks: execute.ForkServer | None) -> int:
+    try:
         plan = _plan(args)
     except (execute.UsageError, ParameterError) as exc:
         return _usage_error(str(exc))
@@ -120,6 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             argv=["runner.py", *args_list],
             progress_bar=progress_bar,
             echo=None if args.quiet else _echo,
+            forks=forks,
         )
     except execute.StoreBusyError as exc:
         print(f"runner.py: {exc}", file=sys.stderr)

@@ -1,7 +1,7 @@
 """The dashboard the notebooks draw: its folder, plots, recent-predictions table and ``dashboard.json``.
 
 The training and batch-inference notebooks import this module; the feature notebook does not. Its
-heavy imports (matplotlib, seaborn, dataframe_image, scikit-learn) are at the top on purpose: the
+heavy imports (matplotlib, seaborn, scikit-learn) are at the top on purpose: the
 runner warms a notebook's kernel by importing what the notebook imports at top level, so these
 modules are loaded ahead of the notebook's turn (see ``serverless_iris.execute``).
 """
@@ -13,7 +13,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import dataframe_image as dfi
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
@@ -73,15 +72,14 @@ def plot_accuracy_over_time(history: pd.DataFrame) -> Figure:
     return fig
 
 
-def export_recent_table(history: pd.DataFrame, path: Path | str, rows: int = 5) -> pd.DataFrame:
-    """Save the newest ``rows`` predictions as a PNG table (matplotlib converter: no browser needed)."""
+def recent_predictions(history: pd.DataFrame, rows: int = 5) -> pd.DataFrame:
+    """The newest ``rows`` predictions as the dashboard's table shows them, numbered from 1."""
     recent = newest_first(history, "prediction_time", "flower_time").head(rows)
     table = recent[["flower_time", "predicted", "label", "model_version"]].assign(
         flower_time=utc(recent["flower_time"]).dt.strftime("%Y-%m-%d %H:%M:%S"),
         correct=(recent["predicted"] == recent["label"]).map({True: "yes", False: "no"}),
     )
     table.index = range(1, len(table) + 1)
-    dfi.export(table, str(path), table_conversion="matplotlib")
     return table
 
 

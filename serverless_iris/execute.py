@@ -4,14 +4,15 @@
 :func:`execute` runs a plan: each notebook in its own fresh kernel on this interpreter, the executed
 notebook, its HTML reports and ``run.json`` in the run folder, then ``index.html`` and pruning.
 
-Where the time goes, and what is done about it (see the runner section of the README):
+Where the time goes, and what is done about it (see Benchmarks in the README):
 
-- The kernels of the next two notebooks are started ahead of time, while the current one runs, and
-  import the modules their notebooks import (a silent execution that binds no names and leaves no
-  history), so kernel start-up and the heavy imports overlap other notebooks' work instead of adding
-  to it (one ahead: 1.49x the floor; two ahead, the helpers' heavy imports included: 1.29x). A kernel
-  runs no code of any other notebook. What remains is each kernel importing pandas, scikit-learn and
-  matplotlib again, where the floor imports them once.
+- The kernels of the next two notebooks are asked for ahead of time, while the current one runs. On
+  Linux they are forked from a fork server (:mod:`serverless_iris.forkserver`) once it has imported
+  their notebook's top-level imports, so pandas, scikit-learn and matplotlib are imported once per run,
+  not once per kernel; :func:`fork_server` starts it before the plan is even checked. Elsewhere each
+  kernel is started from scratch and imports them itself (a silent execution that binds no names and
+  leaves no history). Either way a kernel runs no code of any other notebook. Measured against the
+  floor: started one ahead 1.49x, two ahead 1.29x, forked 0.97x.
 - HTML reports are written by a background thread while the next notebook runs.
 - Finished kernels are killed, not asked to shut down: their work is saved and nothing waits for them.
 - The runner imports papermill only when it needs it, and keeps jsonschema from compiling the IRI
@@ -32,18 +33,23 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from serverless_iris.backend import REPO_ROOT, BackendError, redact, selected_backend, store_path
 from serverless_iris.parameters import Parameter, ParameterError, read_parameters, resolve
+
+if TYPE_CHECKING:
+    from serverless_iris.forkserver import ForkServer
 
 PIPELINE = {
     "feature": "iris-feature-pipeline.ipynb",
@@ -117,6 +123,31 @@ class Result:
         return self.record["status"] == "succeeded"
 
 
+def fork_server(notebooks: Path = NOTEBOOKS_DIR, first: str | None = "feature") -> ForkServer | None:
+    """Start the fork server the kernels come from, preloading the imports of notebook ``first``.
+
+    Started before :func:`plan`, its imports overlap the checking; it writes nothing (close it when the
+    plan is refused). Only the first notebook's imports are preloaded: the run asks for every kernel as
+    it starts, and a kernel's own imports come first then. None where kernels are not forked (see
+    ``serverless_iris.forkserver``).
+    """
+    from serverless_iris import forkserver
+
+    if not forkserver.available():
+        return None
+    try:
+        preload = _top_level_imports(Path(notebooks) / PIPELINE[first]) if first in PIPELINE else []
+    except (OSError, ValueError):  # the plan reports a missing or broken notebook
+        preload = []
+    return forkserver.ForkServer(_kernel_environment(), preload)
+
+
+def _kernel_environment() -> dict[str, str]:
+    """This process's environment, with this very serverless_iris importable, installed or not."""
+    path = os.pathsep.join(filter(None, [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")]))
+    return {**os.environ, "PYTHONPATH": path}
+
+
 def notebook_paths(names: Sequence[str], folder: Path) -> dict[str, Path]:
     """The pipeline notebooks ``names`` in ``folder``, in pipeline order; an error names what is missing."""
     unknown = [n for n in names if n not in PIPELINE]
@@ -180,8 +211,11 @@ def execute(
     argv: Sequence[str] = (),
     progress_bar: bool = False,
     echo: Echo | None = None,
+    forks: ForkServer | None = None,
 ) -> Result:
     """Run ``plan`` and archive it; see the module docstring. ``echo`` receives progress lines.
+
+    ``forks`` is a fork server from :func:`fork_server`, started early; else the run starts its own.
 
     Raises :class:`StoreBusyError` (nothing written) when another run holds the store too long.
     Ctrl-C and SIGTERM stop the run: it is recorded as failed (``interrupted``), ``Result.interrupted``.
@@ -191,7 +225,7 @@ def execute(
     with _interrupts_raise(), _store_lock(plan.backend, say):
         notes = _unfinished_runs(outputs)
         with _signals_deferred():
-            run = _Run(plan, outputs, argv)
+            run = _Run(plan, outputs, argv, forks)
         for note in notes:
             say(note)
         say(f"run {run.id} ({plan.mode}, backend {plan.backend}) -> {shown(run.folder)}")
@@ -205,7 +239,7 @@ def execute(
 class _Run:
     """The run folder, its ``run.json``, and the notebooks' kernels and reports."""
 
-    def __init__(self, plan: Plan, outputs: Path, argv: Sequence[str]) -> None:
+    def __init__(self, plan: Plan, outputs: Path, argv: Sequence[str], forks: ForkServer | None) -> None:
         started = datetime.now(timezone.utc)
         self.plan = plan
         self.outputs = outputs
@@ -235,6 +269,7 @@ class _Run:
         self.steps = list(plan.steps)
         self.kernels: dict[int, _Kernel] = {}  # by id(step): a notebook run twice gets two fresh kernels
         self.repredict: Step | None = None  # --daily: the inference run again after retraining on an alert
+        self.forks = forks  # where the kernels come from, on Linux
         self.reports = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reports")
         self.reports.submit(_warm_up_reports)  # nbconvert's import and templates, off the critical path
         self.written: list[tuple[dict[str, Any], Future[list[Path]]]] = []
@@ -271,6 +306,8 @@ class _Run:
             with _signals_deferred():
                 for kernel in self.kernels.values():
                     kernel.stop()
+                if self.forks is not None:
+                    self.forks.close()
         return False
 
     def _train_first(self, check: _ModelVersions, say: Echo, wait: bool) -> bool:
@@ -314,12 +351,12 @@ class _Run:
     def _prestart(self, step: Step) -> None:
         """Start ``step``'s kernel now, unless it is running; a failure is reported when its turn comes."""
         if id(step) not in self.kernels:
-            # the kernel imports this very serverless_iris, installed or not
-            path = os.pathsep.join(filter(None, [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")]))
-            env = {**os.environ, "IRIS_RUN_ID": self.id, "PYTHONPATH": path}
+            env = {**_kernel_environment(), "IRIS_RUN_ID": self.id}
             if self.plan.backend == "local":
                 env["IRIS_STORE"] = str(store_path())  # absolute: kernels run in the notebooks' folder
-            self.kernels[id(step)] = _Kernel(step.path, env)
+            if self.forks is None:
+                self.forks = fork_server(self.plan.steps[0].path.parent, None)
+            self.kernels[id(step)] = _Kernel(step.path, env, self.forks)
 
     def _run_step(self, i: int, *, timeout: int | None, progress_bar: bool, say: Echo) -> bool:
         """Run notebook ``i`` in its kernel, record it, queue its reports; True when it succeeded."""
@@ -540,20 +577,35 @@ def _mark_failure(executed: Path, ename: str, message: str) -> int | None:
 
 
 class _Kernel:
-    """A notebook's own kernel, started ahead of its turn on this interpreter.
+    """A notebook's own kernel, started ahead of its turn on this interpreter (forked by ``forks``).
 
-    While it waits, it imports the modules its notebook imports at top level, through a silent
-    execution from a client of its own: ``silent`` keeps the execution count, history and ``_`` as they
-    were, and the code runs in a throwaway namespace, so the notebook's first cell finds a fresh kernel
-    whose module cache is warm. Output printed by those imports goes nowhere.
+    While it waits, it imports the modules its notebook imports at top level (the ones a forked kernel
+    did not get from the fork server), through a silent execution from a client of its own: ``silent``
+    keeps the execution count, history and ``_`` as they were, and the code runs in a throwaway
+    namespace, so the notebook's first cell finds a fresh kernel whose module cache is warm. Output
+    printed by those imports goes nowhere.
     """
 
-    def __init__(self, notebook: Path, env: dict[str, str]) -> None:
+    def __init__(self, notebook: Path, env: dict[str, str], forks: ForkServer | None) -> None:
         from jupyter_client import AsyncKernelManager, BlockingKernelClient
         from jupyter_core.utils import run_sync
 
+        from serverless_iris.forkserver import ForkedProvisioner
+
         self._run_sync = run_sync
         self.manager = AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=_this_interpreter())
+        if forks is not None:
+            # IPC sockets: TCP ports picked now but bound only when the kernel is forked, seconds later,
+            # can be taken in between by the client's own connection attempts
+            self.manager.kernel_id = uuid.uuid4().hex
+            self.manager.transport = "ipc"  # socket files beside the connection file, removed with it
+            self.manager.ip = str(Path(tempfile.gettempdir()) / f"kernel-{self.manager.kernel_id[:12]}-ipc")
+            provisioner = ForkedProvisioner(
+                kernel_id=self.manager.kernel_id, kernel_spec=self.manager.kernel_spec, parent=self.manager
+            )
+            provisioner.server = forks
+            provisioner.modules = _top_level_imports(notebook)
+            self.manager.provisioner = provisioner
         run_sync(self.manager.start_kernel)(
             cwd=str(notebook.parent),
             env=env,

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from types import SimpleNamespace
 
+import dataframe_image as dfi
 import numpy as np
 import pandas as pd
 import pytest
@@ -168,7 +169,8 @@ def test_accuracy_plot_and_recent_table(tmp_path: Path) -> None:
     cumulative = fig.axes[0].lines[0].get_ydata()
     assert cumulative[-1] == pytest.approx(past["predicted"].eq(past["label"]).mean())
 
-    table = dashboard.export_recent_table(past, tmp_path / "recent.png")
+    table = dashboard.recent_predictions(past)
+    dfi.export(table, str(tmp_path / "recent.png"), table_conversion="matplotlib")  # as the notebook does
     assert_not_blank(tmp_path / "recent.png")
     assert list(table.index) == [1, 2, 3, 4, 5]
     assert list(table["flower_time"]) == [f"2025-01-{d:02d} 00:00:00" for d in (9, 8, 7, 6, 5)]

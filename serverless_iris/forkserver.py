@@ -1,0 +1,304 @@
+"""Kernels forked from one process that imports the notebooks' modules once (Linux).
+
+Every notebook runs in a kernel of its own, and a fresh kernel imports pandas, scikit-learn and
+matplotlib again: about 10 s of CPU for the three notebooks, more than their own work. So on Linux the
+runner starts this fork server first. The server imports the modules each notebook imports at top
+level, in pipeline order, and forks a kernel for each notebook as soon as that notebook's modules are
+loaded. A forked kernel is a new process that has run no notebook's code; it starts ipykernel as
+``python -m ipykernel_launcher`` would and finds its modules already loaded (shared with the server,
+copy on write). This is the ``forkserver`` idea of :mod:`multiprocessing`, applied to kernels.
+
+The runner side is :class:`ForkServer` and :class:`ForkedProvisioner`, a jupyter_client provisioner
+whose ``launch_kernel`` asks the server instead of starting ``python``. Launching does not wait: the
+kernel is forked when its modules are loaded, and its client's messages wait in ZeroMQ until then.
+
+Protocol, one JSON object per line. Runner to server: ``{"kernel": id, "argv": [...], "env": {...},
+"cwd": path, "modules": [...]}``. Server to runner: ``{"forked": id, "pid": n}`` and ``{"exited":
+pid, "status": code}`` (``Popen.returncode`` style: a negative code is a signal). The server ignores
+Ctrl-C and exits when its stdin closes (the runner has ended, however it ended), killing its kernels.
+"""
+
+from __future__ import annotations
+
+import errno
+import importlib
+import json
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import threading
+import uuid
+from collections import deque
+from pathlib import Path
+from typing import Any, TextIO
+
+from jupyter_client.provisioning import LocalProvisioner
+
+LAUNCHER = ["-m", "ipykernel_launcher"]  # what a kernel spec for this Python runs after the interpreter
+MATPLOTLIB_INLINE = "module://matplotlib_inline.backend_inline"  # ipykernel sets it; matplotlib reads it
+START_TIMEOUT_S = 120  # a kernel's pid is waited for this long (it waits for its modules to load)
+
+
+def available() -> bool:
+    """Whether kernels are forked: Linux only (macOS frameworks are not safe to use after fork)."""
+    return sys.platform == "linux" and os.environ.get("IRIS_FORK_KERNELS", "1") != "0"
+
+
+# --- the runner's side -------------------------------------------------------------------------------
+
+
+class ForkServer:
+    """The server process, and what it has reported: which kernel got which pid, and how they ended."""
+
+    def __init__(self, env: dict[str, str], preload: list[str] | None = None) -> None:
+        """Start the server with ``env``; it imports ``preload`` while no kernel is asked for."""
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "serverless_iris.forkserver", *(preload or [])],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
+        self._pids: dict[str, int] = {}
+        self._exits: dict[int, int] = {}
+        self._changed = threading.Condition()
+        self._reader = threading.Thread(target=self._read, name="forkserver", daemon=True)
+        self._reader.start()
+
+    def launch(self, argv: list[str], env: dict[str, str], cwd: str, modules: list[str]) -> ForkedProcess:
+        """Ask for a kernel running ipykernel with ``argv``; it is forked once ``modules`` are loaded."""
+        kernel = uuid.uuid4().hex
+        request = {"kernel": kernel, "argv": argv, "env": env, "cwd": cwd, "modules": modules}
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps(request).encode() + b"\n")
+        self.process.stdin.flush()
+        return ForkedProcess(self, kernel)
+
+    def pid(self, kernel: str, timeout: float | None = START_TIMEOUT_S) -> int | None:
+        """The kernel's pid once it is forked; None when the server ended or ``timeout`` passed first."""
+        with self._changed:
+            self._changed.wait_for(lambda: kernel in self._pids or not self._reader.is_alive(), timeout)
+            return self._pids.get(kernel)
+
+    def status(self, pid: int) -> int | None:
+        """How the kernel ``pid`` ended; None while it runs."""
+        with self._changed:
+            if pid in self._exits:
+                return self._exits[pid]
+            if self._reader.is_alive():
+                return None
+        try:  # the server is gone: its kernels were killed with it, or outlived it as orphans
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return -signal.SIGKILL
+        return None
+
+    def close(self) -> None:
+        """End the server; it kills the kernels it forked that still run. Closing twice is harmless."""
+        if self.process.stdin and not self.process.stdin.closed:
+            try:
+                self.process.stdin.close()
+            except OSError:
+                pass
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            try:
+                message = json.loads(line)
+            except ValueError:
+                continue
+            with self._changed:
+                if "forked" in message:
+                    self._pids[message["forked"]] = message["pid"]
+                elif "exited" in message:
+                    self._exits[message["exited"]] = message["status"]
+                self._changed.notify_all()
+        with self._changed:
+            self._changed.notify_all()
+
+
+class ForkedProcess:
+    """The ``Popen`` a jupyter_client provisioner expects, for a kernel the server forks."""
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, server: ForkServer, kernel: str) -> None:
+        self._server = server
+        self._kernel = kernel
+        self.returncode: int | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._server.pid(self._kernel)
+
+    def poll(self) -> int | None:
+        pid = self._server.pid(self._kernel, timeout=0)
+        if pid is None:  # not forked yet (alive, as far as a client can tell), or never will be
+            return None if self._server.process.poll() is None else -signal.SIGKILL
+        self.returncode = self._server.status(pid)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        import time
+
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired("forked kernel", timeout or 0)
+            time.sleep(0.02)
+        assert self.returncode is not None
+        return self.returncode
+
+    def send_signal(self, signum: int) -> None:
+        """Signal the kernel's process group (it leads its own session, as a launched kernel does).
+
+        Like ``Popen.send_signal``, nothing happens once the kernel has ended.
+        """
+        if self.poll() is not None:
+            return
+        pid = self.pid
+        if pid is None:
+            raise ProcessLookupError(errno.ESRCH, f"the kernel was never forked (signal {signum} not sent)")
+        try:
+            os.killpg(pid, signum)
+        except ProcessLookupError:
+            pass  # it ended in between
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+
+class ForkedProvisioner(LocalProvisioner):  # type: ignore[misc]
+    """A local provisioner that gets its kernel from the fork server instead of starting ``python``.
+
+    Set ``server`` and ``modules`` (the notebook's imports) before the kernel manager starts it.
+    """
+
+    server: ForkServer
+    modules: list[str]
+
+    async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> Any:
+        if cmd[1:3] != LAUNCHER or self.server.process.poll() is not None:  # no server: start from scratch
+            return await super().launch_kernel(cmd, **kwargs)
+        cwd = str(kwargs.get("cwd") or Path.cwd())
+        self.process = self.server.launch(cmd[3:], dict(kwargs.get("env") or os.environ), cwd, self.modules)
+        self.pid = None  # known once forked; signals resolve it through the process
+        self.pgid = None
+        self.cwd = cwd
+        return self.connection_info
+
+
+# --- the server ----------------------------------------------------------------------------------------
+
+
+def serve(preload: list[str]) -> None:
+    """Import what the queued kernels need, module by module, and fork each kernel once it can start.
+
+    With no kernel queued, the server imports ``preload`` (what the runner expects to ask for).
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the runner's to handle
+    protocol = os.fdopen(os.dup(1), "w")  # what imported modules print must not reach the runner
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+    os.environ.setdefault("MPLBACKEND", MATPLOTLIB_INLINE)
+    if "jsonschema" not in sys.modules:  # as the kernels' warm-up does: no IRI grammar nobody checks
+        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[assignment]
+    here = sys.path[0]  # the folder python -m put first; a kernel gets its own working folder instead
+    importlib.import_module("ipykernel.kernelapp")
+    queue: deque[dict[str, Any]] = deque()
+    tried: set[str] = set()
+    children: set[int] = set()
+    selector = selectors.DefaultSelector()
+    selector.register(sys.stdin.buffer, selectors.EVENT_READ)
+    pending = b""
+    while True:
+        idle = not queue and all(m in tried for m in preload)
+        for _ in selector.select(timeout=0.05 if idle else 0):
+            data = os.read(sys.stdin.fileno(), 1 << 16)
+            if not data:
+                _kill_all(children)
+                return
+            pending += data
+            *lines, pending = pending.split(b"\n")
+            queue.extend(json.loads(line) for line in lines if line.strip())
+        _reap(children, protocol)
+        missing = [m for m in (queue[0]["modules"] if queue else preload) if m not in tried]
+        if missing:
+            tried.add(missing[0])
+            try:
+                importlib.import_module(missing[0])
+            except Exception:  # the kernel's own warm-up, or the notebook, reports it
+                pass
+            continue
+        if not queue:
+            continue
+        request = queue.popleft()
+        pid = os.fork()
+        if pid == 0:
+            _become_kernel(request, here, protocol)
+        children.add(pid)
+        _send(protocol, {"forked": request["kernel"], "pid": pid})
+
+
+def _become_kernel(request: dict[str, Any], here: str, protocol: TextIO) -> None:
+    """In the forked child: a kernel's session, folder, environment and streams, then ipykernel."""
+    code = 1
+    try:
+        os.setsid()
+        protocol.close()
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(devnull, fd)
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        if sys.path and sys.path[0] == here:
+            del sys.path[0]  # as ipykernel_launcher does; the kernel adds its own folder back
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        sys.argv = ["ipykernel_launcher", *request["argv"]]
+        from ipykernel import kernelapp
+
+        kernelapp.launch_new_instance()
+        code = 0
+    finally:
+        os._exit(code)
+
+
+def _reap(children: set[int], protocol: TextIO) -> None:
+    while children:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        children.discard(pid)
+        code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+        _send(protocol, {"exited": pid, "status": code})
+
+
+def _kill_all(children: set[int]) -> None:
+    for pid in children:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def _send(protocol: TextIO, message: dict[str, Any]) -> None:
+    protocol.write(json.dumps(message) + "\n")
+    protocol.flush()
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1:])
