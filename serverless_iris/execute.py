@@ -304,11 +304,15 @@ class _Run:
             return True
         finally:
             with _signals_deferred():
-                for kernel in self.kernels.values():
-                    kernel.stop()
-                if self.forks is not None:
-                    self.forks.close()
+                self._stop_kernels()
         return False
+
+    def _stop_kernels(self) -> None:
+        """Stop every kernel; the fork server first, so a kernel it has not forked yet never will be."""
+        if self.forks is not None:
+            self.forks.close()
+        for kernel in self.kernels.values():
+            kernel.stop()
 
     def _train_first(self, check: _ModelVersions, say: Echo, wait: bool) -> bool:
         """--daily: put training before inference when the registry has no model. True once decided.
@@ -406,8 +410,7 @@ class _Run:
         why = f"interrupted ({getattr(exc, 'signal_name', 'SIGINT')})"
         entries = self.record["notebooks"]
         with _signals_deferred():
-            for kernel in self.kernels.values():
-                kernel.stop()
+            self._stop_kernels()
             current = next((e for e in entries if e["status"] in ("running", "pending")), None)
             if current is not None:
                 cell = None

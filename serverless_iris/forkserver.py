@@ -96,12 +96,18 @@ class ForkServer:
         return None
 
     def close(self) -> None:
-        """End the server; it kills the kernels it forked that still run. Closing twice is harmless."""
+        """End the server; it kills the kernels it forked that still run. Closing twice is harmless.
+
+        SIGTERM ends it at once, even in the middle of an import; a closed stdin (also what happens
+        when the runner is killed) ends it at its next look at the pipe.
+        """
         if self.process.stdin and not self.process.stdin.closed:
             try:
                 self.process.stdin.close()
             except OSError:
                 pass
+        if self.process.poll() is None:
+            self.process.terminate()
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -142,8 +148,9 @@ class ForkedProcess:
     def poll(self) -> int | None:
         pid = self._server.pid(self._kernel, timeout=0)
         if pid is None:  # not forked yet (alive, as far as a client can tell), or never will be
-            return None if self._server.process.poll() is None else -signal.SIGKILL
-        self.returncode = self._server.status(pid)
+            self.returncode = None if self._server.process.poll() is None else -signal.SIGKILL
+        else:
+            self.returncode = self._server.status(pid)
         return self.returncode
 
     def wait(self, timeout: float | None = None) -> int:
@@ -207,7 +214,14 @@ def serve(preload: list[str]) -> None:
 
     With no kernel queued, the server imports ``preload`` (what the runner expects to ask for).
     """
+    children: set[int] = set()
+
+    def stop(signum: int, frame: Any) -> None:
+        _kill_all(children)
+        os._exit(0)
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the runner's to handle
+    signal.signal(signal.SIGTERM, stop)
     protocol = os.fdopen(os.dup(1), "w")  # what imported modules print must not reach the runner
     os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
     os.environ.setdefault("MPLBACKEND", MATPLOTLIB_INLINE)
@@ -217,7 +231,6 @@ def serve(preload: list[str]) -> None:
     importlib.import_module("ipykernel.kernelapp")
     queue: deque[dict[str, Any]] = deque()
     tried: set[str] = set()
-    children: set[int] = set()
     selector = selectors.DefaultSelector()
     selector.register(sys.stdin.buffer, selectors.EVENT_READ)
     pending = b""
@@ -265,6 +278,7 @@ def _become_kernel(request: dict[str, Any], here: str, protocol: TextIO) -> None
         if sys.path and sys.path[0] == here:
             del sys.path[0]  # as ipykernel_launcher does; the kernel adds its own folder back
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         sys.argv = ["ipykernel_launcher", *request["argv"]]
         from ipykernel import kernelapp
 
