@@ -123,7 +123,7 @@ class Result:
         return self.record["status"] == "succeeded"
 
 
-def fork_server(notebooks: Path = NOTEBOOKS_DIR, first: str | None = "feature") -> ForkServer | None:
+def fork_server(notebooks: Path = NOTEBOOKS_DIR, first: str = "feature") -> ForkServer | None:
     """Start the fork server the kernels come from, preloading the imports of notebook ``first``.
 
     Started before :func:`plan`, its imports overlap the checking; it writes nothing (close it when the
@@ -136,7 +136,7 @@ def fork_server(notebooks: Path = NOTEBOOKS_DIR, first: str | None = "feature") 
     if not forkserver.available():
         return None
     try:
-        preload = _top_level_imports(Path(notebooks) / PIPELINE[first]) if first in PIPELINE else []
+        preload = _top_level_imports(Path(notebooks) / PIPELINE[first])
     except (OSError, ValueError):  # the plan reports a missing or broken notebook
         preload = []
     return forkserver.ForkServer(_kernel_environment(), preload)
@@ -216,6 +216,7 @@ def execute(
     """Run ``plan`` and archive it; see the module docstring. ``echo`` receives progress lines.
 
     ``forks`` is a fork server from :func:`fork_server`, started early; else the run starts its own.
+    Either way the run closes it.
 
     Raises :class:`StoreBusyError` (nothing written) when another run holds the store too long.
     Ctrl-C and SIGTERM stop the run: it is recorded as failed (``interrupted``), ``Result.interrupted``.
@@ -269,7 +270,8 @@ class _Run:
         self.steps = list(plan.steps)
         self.kernels: dict[int, _Kernel] = {}  # by id(step): a notebook run twice gets two fresh kernels
         self.repredict: Step | None = None  # --daily: the inference run again after retraining on an alert
-        self.forks = forks  # where the kernels come from, on Linux
+        first = plan.steps[0]
+        self.forks = forks or fork_server(first.path.parent, first.name)  # where kernels come from (Linux)
         self.reports = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reports")
         self.reports.submit(_warm_up_reports)  # nbconvert's import and templates, off the critical path
         self.written: list[tuple[dict[str, Any], Future[list[Path]]]] = []
@@ -358,8 +360,6 @@ class _Run:
             env = {**_kernel_environment(), "IRIS_RUN_ID": self.id}
             if self.plan.backend == "local":
                 env["IRIS_STORE"] = str(store_path())  # absolute: kernels run in the notebooks' folder
-            if self.forks is None:
-                self.forks = fork_server(self.plan.steps[0].path.parent, None)
             self.kernels[id(step)] = _Kernel(step.path, env, self.forks)
 
     def _run_step(self, i: int, *, timeout: int | None, progress_bar: bool, say: Echo) -> bool:
@@ -597,6 +597,7 @@ class _Kernel:
 
         self._run_sync = run_sync
         self.manager = AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=_this_interpreter())
+        modules = _top_level_imports(notebook)
         if forks is not None:
             # IPC sockets: TCP ports picked now but bound only when the kernel is forked, seconds later,
             # can be taken in between by the client's own connection attempts
@@ -607,7 +608,7 @@ class _Kernel:
                 kernel_id=self.manager.kernel_id, kernel_spec=self.manager.kernel_spec, parent=self.manager
             )
             provisioner.server = forks
-            provisioner.modules = _top_level_imports(notebook)
+            provisioner.modules = modules
             self.manager.provisioner = provisioner
         run_sync(self.manager.start_kernel)(
             cwd=str(notebook.parent),
@@ -619,7 +620,7 @@ class _Kernel:
         self._warmer = BlockingKernelClient()
         self._warmer.load_connection_info(self.manager.get_connection_info())
         self._warmer.start_channels(iopub=False, stdin=False, hb=False, control=False)
-        self._warmer.execute(_warm_up_code(notebook), silent=True, store_history=False, allow_stdin=False)
+        self._warmer.execute(_warm_up_code(modules), silent=True, store_history=False, allow_stdin=False)
         self._stopped = False
 
     def alive(self) -> bool:
@@ -662,8 +663,8 @@ def _this_interpreter() -> Any:
     return ThisInterpreter()
 
 
-def _warm_up_code(notebook: Path) -> str:
-    """Code that imports the modules the notebook imports at top level, binding no name.
+def _warm_up_code(modules: list[str]) -> str:
+    """Code that imports ``modules`` (a notebook's top-level imports), binding no name.
 
     Helpers a notebook imports (``serverless_iris.dashboard``) import their heavy modules at the top
     for this reason: the inference notebook's cells took 8.7 s with a cold module cache, 2.2 s warm.
@@ -671,7 +672,6 @@ def _warm_up_code(notebook: Path) -> str:
     It also keeps jsonschema (imported by ``dataframe_image`` through nbformat) from building the IRI
     grammar nobody checks, as :func:`skip_unused_grammar` does in the runner: over 2 s of CPU a kernel.
     """
-    modules = _top_level_imports(notebook)
     body = (
         "import importlib, sys\n"
         "if 'jsonschema' not in sys.modules:\n"

@@ -29,6 +29,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections import deque
 from pathlib import Path
@@ -154,8 +155,6 @@ class ForkedProcess:
         return self.returncode
 
     def wait(self, timeout: float | None = None) -> int:
-        import time
-
         deadline = None if timeout is None else time.monotonic() + timeout
         while self.poll() is None:
             if deadline is not None and time.monotonic() > deadline:
