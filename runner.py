@@ -1,3 +1,3 @@
-from serverless_iris.cli import main
+from serverless_iris.runner.cli import main
 
 raise SystemExit(main())

@@ -3,7 +3,7 @@
 What ``python runner.py`` does, minus the notebook machinery: no kernels, no papermill, no reports.
 Each notebook runs in a fresh namespace, in pipeline order, with the values the runner gives it —
 its ``parameters`` cell, then an injected ``DASHBOARD_DIR = "<outputs>/dashboard"`` where the notebook
-declares it (as the runner does, see ``serverless_iris.execute.RUNNER_PARAMETERS``) — in the notebooks'
+declares it (as the runner does, see ``serverless_iris.runner.execute.RUNNER_PARAMETERS``) — in the notebooks'
 folder (where the runner starts its kernels). IPython line magics and shell escapes are stripped;
 matplotlib runs on Agg (``MPLBACKEND=Agg`` is set here when unset). A cell's last expression is not
 displayed: nothing here renders output.

@@ -482,7 +482,7 @@ def _write_history(store: Path, rows: int) -> None:
     import numpy as np
     import pandas as pd
 
-    from serverless_iris.backend import LocalProject
+    from serverless_iris.embedded.project import LocalProject
     from serverless_iris.flowers import BACKFILL_EVENT_TIME
 
     group = LocalProject(store).get_feature_store().get_feature_group("iris", version=1)
@@ -503,7 +503,7 @@ def _timer(seconds: dict[str, float], step: str) -> Iterator[None]:
 
 
 def _api_steps(folder: Path, first: Any, second: Any) -> tuple[dict[str, float], int]:
-    from serverless_iris.backend import LocalProject
+    from serverless_iris.embedded.project import LocalProject
     from serverless_iris.flowers import FEATURES
 
     seconds: dict[str, float] = {}

@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from serverless_iris.paths import BACKEND_ENV, store_path
+
 BACKENDS = ("local", "hopsworks")
 KEY_ENV = "HOPSWORKS_API_KEY"
 
@@ -25,17 +26,14 @@ class BackendError(RuntimeError):
 
 def selected_backend() -> str:
     """``IRIS_BACKEND`` when set, else ``hopsworks`` if ``HOPSWORKS_API_KEY`` is set, else ``local``."""
-    chosen = os.environ.get("IRIS_BACKEND", "").strip().lower()
+    chosen = os.environ.get(BACKEND_ENV, "").strip().lower()
     if chosen:
         if chosen not in BACKENDS:
-            raise BackendError(f"IRIS_BACKEND={chosen!r} is not a backend; use one of: {', '.join(BACKENDS)}")
+            raise BackendError(
+                f"{BACKEND_ENV}={chosen!r} is not a backend; use one of: {', '.join(BACKENDS)}"
+            )
         return chosen
     return "hopsworks" if os.environ.get(KEY_ENV) else "local"
-
-
-def store_path() -> Path:
-    """The embedded store's folder: ``IRIS_STORE`` or ``store/`` at the repository root (git-ignored)."""
-    return Path(os.environ.get("IRIS_STORE") or REPO_ROOT / "store").resolve()
 
 
 def describe_store(store: Path) -> str:
@@ -62,9 +60,16 @@ def login(**kwargs: Any) -> Any:
     backend = selected_backend()
     if backend == "hopsworks":
         return _hopsworks_login(**kwargs)
-    store = store_path()
-    _announce(f"backend: local (store: {describe_store(store)})")
-    return LocalProject(store)
+    project = local_project()
+    _announce(f"backend: local (store: {describe_store(project.store)})")
+    return project
+
+
+def local_project() -> Any:
+    """The embedded project on the store ``IRIS_STORE`` names, without announcing it."""
+    from serverless_iris.embedded.project import LocalProject
+
+    return LocalProject(store_path())
 
 
 def _hopsworks_login(**kwargs: Any) -> Any:
@@ -76,24 +81,3 @@ def _hopsworks_login(**kwargs: Any) -> Any:
         raise BackendError(redact(f"Hopsworks login failed: {type(exc).__name__}: {exc}")) from None
     _announce(f"backend: hopsworks (project: {getattr(project, 'name', '?')})")
     return project
-
-
-class LocalProject:
-    """The embedded counterpart of ``hopsworks.project.Project``."""
-
-    def __init__(self, store: Path) -> None:
-        self.store = Path(store)
-        self.name = "local"
-
-    def __repr__(self) -> str:
-        return f"LocalProject(store={str(self.store)!r})"
-
-    def get_feature_store(self, name: str | None = None) -> Any:
-        from serverless_iris.feature_store import FeatureStore
-
-        return FeatureStore(self.store, name=name)
-
-    def get_model_registry(self) -> Any:
-        from serverless_iris.model_registry import ModelRegistry
-
-        return ModelRegistry(self.store)

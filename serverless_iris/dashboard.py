@@ -3,7 +3,7 @@
 The training and batch-inference notebooks import this module; the feature notebook does not. Its
 heavy imports (matplotlib, seaborn, scikit-learn) are at the top on purpose: the
 runner warms a notebook's kernel by importing what the notebook imports at top level, so these
-modules are loaded ahead of the notebook's turn (see ``serverless_iris.execute``).
+modules are loaded ahead of the notebook's turn (see ``serverless_iris.runner.execute``).
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 from sklearn.metrics import confusion_matrix
 
-from serverless_iris.backend import REPO_ROOT
 from serverless_iris.flowers import FEATURES, VARIETIES, newest_first, utc
+from serverless_iris.paths import REPO_ROOT
 
 DASHBOARD_ENV = "IRIS_DASHBOARD_DIR"
 ROLLING_WINDOWS = (7, 30)  # the dashboard's rolling accuracy: over the last 7 and 30 predictions

@@ -13,7 +13,7 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from serverless_iris.backend import REPO_ROOT
+from serverless_iris.paths import REPO_ROOT
 
 if TYPE_CHECKING:  # heavy imports stay inside the functions that need them
     import numpy as np

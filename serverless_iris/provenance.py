@@ -15,7 +15,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from serverless_iris.backend import REPO_ROOT
+from serverless_iris.paths import REPO_ROOT
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -1,18 +1,15 @@
-"""The dashboard's "Try it" form: the registered k-nearest-neighbours model, predicting in the page.
+"""The dashboard's "Try it" model: the registered k-nearest-neighbours model as data a page can predict with.
 
-The page has no server, so the model travels inside it and ``static/knn.js`` predicts. It must agree
-with ``model.predict`` even where training points are equally near, which the iris data's one-decimal
-values make common: which tied points count depends on the order scikit-learn's k-d tree visits them.
+The page has no server, so the model travels inside it and the runner's ``static/knn.js`` predicts.
+It must agree with ``model.predict`` even where training points are equally near, which the iris data's
+one-decimal values make common: which tied points count depends on the order scikit-learn's k-d
+tree visits them.
 So the export carries the fitted tree itself (``KDTree.get_arrays()``) and the JavaScript replays
 scikit-learn's query step by step instead of re-implementing "nearest neighbours" its own way.
 """
 
 from __future__ import annotations
 
-import html
-import json
-import statistics
-from importlib.resources import files
 from typing import Any
 
 from serverless_iris.flowers import FEATURES
@@ -65,56 +62,3 @@ def export_knn(model: Any) -> dict[str, Any]:
         "nodes": [[int(start), int(end), bool(leaf)] for start, end, leaf, _ in node_data.tolist()],
         "node_bounds": node_bounds.tolist(),
     }
-
-
-def try_it_html(model_json: dict[str, Any], pictures: dict[str, str]) -> str:
-    """Return the self-contained "Try it" HTML fragment (form, ``#prediction``, style, script).
-
-    The model and the pictures (variety -> image URL relative to the page) are inlined because a page
-    opened from ``file://`` cannot fetch JSON. The inputs start at the training data's medians.
-    """
-    missing = [variety for variety in model_json["classes"] if variety not in pictures]
-    if missing:
-        raise ValueError(
-            f"try_it_html needs a picture for every variety the model predicts; missing: {missing}"
-        )
-    columns = list(zip(*model_json["data"], strict=True))
-    fields = "\n".join(
-        _field(name, statistics.median(columns[i])) for i, name in enumerate(model_json["feature_names"])
-    )
-    n_train = len(model_json["data"])
-    return f"""<section class="tryit" id="try-it">
-<style>{_static("tryit.css")}</style>
-<h2 class="tryit-title">Try it</h2>
-<p class="tryit-intro">Measure a flower and the model in use guesses its variety, right here in your browser
-from its {model_json["n_neighbors"]} nearest of {n_train} known flowers.</p>
-<form class="tryit-form" novalidate>
-{fields}
-</form>
-<div class="tryit-prediction" id="prediction" aria-live="polite"></div>
-<script type="application/json" id="try-it-model">{_script_json(model_json)}</script>
-<script type="application/json" id="try-it-pictures">{_script_json(pictures)}</script>
-<script>
-{_static("knn.js")}
-window.irisTryIt = irisKnn.mountTryIt(document.getElementById("try-it"));
-</script>
-</section>
-"""
-
-
-def _field(name: str, default: float) -> str:
-    label = html.escape(name.replace("_", " ").capitalize())
-    return (
-        f'<label class="tryit-field" for="try-it-{name}"><span class="tryit-field-label">{label} (cm)</span>'
-        f'<input class="tryit-input" id="try-it-{name}" name="{name}" type="number" inputmode="decimal" '
-        f'step="0.1" min="0" value="{default:.1f}" data-label="{label}" required></label>'
-    )
-
-
-def _static(name: str) -> str:
-    return (files("serverless_iris") / "static" / name).read_text(encoding="utf-8")
-
-
-def _script_json(value: Any) -> str:
-    """JSON that cannot end its ``<script>`` element early (``<`` is escaped, JSON.parse undoes it)."""
-    return json.dumps(value, separators=(",", ":")).replace("<", "\\u003c")

@@ -7,8 +7,10 @@ from pathlib import Path
 import pytest
 
 from serverless_iris import backend, login
-from serverless_iris.backend import BackendError, LocalProject, redact, selected_backend, store_path
-from serverless_iris.feature_store import FeatureStore, FeatureStoreException
+from serverless_iris.backend import BackendError, redact, selected_backend
+from serverless_iris.embedded.feature_store import FeatureStore, FeatureStoreException
+from serverless_iris.embedded.project import LocalProject
+from serverless_iris.paths import REPO_ROOT, store_path
 
 KEY = "hw-test-key-5f1c0ffee-never-print-me"
 
@@ -54,7 +56,7 @@ def test_unknown_backend_names_the_allowed_ones(monkeypatch: pytest.MonkeyPatch)
 def test_store_path_is_iris_store_or_the_repo_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert store_path() == (tmp_path / "store").resolve()
     monkeypatch.delenv("IRIS_STORE")
-    assert store_path() == backend.REPO_ROOT / "store"
+    assert store_path() == REPO_ROOT / "store"
 
 
 def test_local_login_prints_the_backend_once(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from serverless_iris.backend import LocalProject
+from serverless_iris.embedded.project import LocalProject
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 IRIS_CSV = REPO_ROOT / "assets" / "iris.csv"

@@ -36,9 +36,9 @@ import pytest
 from bs4 import BeautifulSoup
 from test_runner import FIXTURES, REPO, Workspace, _gone, _workspace
 
-from serverless_iris.backend import LocalProject
 from serverless_iris.contract import read_iris_csv
-from serverless_iris.feature_store import FeatureStore
+from serverless_iris.embedded.feature_store import FeatureStore
+from serverless_iris.embedded.project import LocalProject
 from serverless_iris.flowers import BACKFILL_EVENT_TIME, FEATURES, utc
 
 BACKFILL_ROWS = 149  # assets/iris.csv holds 150 flowers, one of them twice
@@ -79,7 +79,7 @@ INSERTER = textwrap.dedent(
     import numpy as np
     import pandas as pd
 
-    from serverless_iris.feature_store import FeatureStore
+    from serverless_iris.embedded.feature_store import FeatureStore
     from serverless_iris.flowers import FEATURES
 
     store, n, day = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])

@@ -12,13 +12,13 @@ import pandas as pd
 import pytest
 from sklearn.datasets import load_iris
 
-from serverless_iris import db
-from serverless_iris.backend import REPO_ROOT
-from serverless_iris.feature_store import (
+from serverless_iris.embedded import db
+from serverless_iris.embedded.feature_store import (
     FeatureStore,
     FeatureStoreException,
     VersionWarning,
 )
+from serverless_iris.paths import REPO_ROOT
 
 MEASUREMENTS = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
 BACKFILL = pd.Timestamp("2020-01-01")
@@ -367,7 +367,7 @@ def test_view_is_found_by_another_process(fs: FeatureStore, tmp_path: Path) -> N
         """
         import sys
         from pathlib import Path
-        from serverless_iris.feature_store import FeatureStore
+        from serverless_iris.embedded.feature_store import FeatureStore
         fv = FeatureStore(Path(sys.argv[1])).get_feature_view("iris", version=1)
         print(len(fv.get_batch_data()), fv.labels)
         """,
@@ -421,7 +421,7 @@ WRITER = """
 import sys
 from pathlib import Path
 import pandas as pd
-from serverless_iris.feature_store import FeatureStore
+from serverless_iris.embedded.feature_store import FeatureStore
 store, first, batches = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 fg = FeatureStore(store).get_or_create_feature_group("load", 1, primary_key=["k"], event_time="event_time")
 for b in range(batches):
@@ -459,7 +459,7 @@ def test_a_held_store_fails_with_a_clear_message_after_the_timeout(
         [
             sys.executable,
             "-c",
-            "import sys; from pathlib import Path; from serverless_iris import db\n"
+            "import sys; from pathlib import Path; from serverless_iris.embedded import db\n"
             "with db.connect(Path(sys.argv[1])):\n    print('holding', flush=True); sys.stdin.read()",
             str(tmp_path / "store"),
         ],

@@ -24,9 +24,9 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from serverless_iris import db
 from serverless_iris.contract import LIMITS_CM, IrisDataError
-from serverless_iris.feature_store import FeatureStoreException
+from serverless_iris.embedded import db
+from serverless_iris.embedded.feature_store import FeatureStoreException
 from serverless_iris.flowers import FEATURES, VARIETIES
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

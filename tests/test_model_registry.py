@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from serverless_iris.model_registry import (
+from serverless_iris.embedded.model_registry import (
     STAGING_DIR,
     ModelIntegrityError,
     ModelRegistry,
@@ -238,7 +238,7 @@ def test_hopsworks_schema_classes_are_accepted(mr: ModelRegistry, tmp_path: Path
 
 def test_importing_the_registry_emits_no_warnings() -> None:
     result = subprocess.run(
-        [sys.executable, "-W", "error", "-c", "import serverless_iris.model_registry"],
+        [sys.executable, "-W", "error", "-c", "import serverless_iris.embedded.model_registry"],
         env=CHILD_ENV,
         capture_output=True,
         text=True,
@@ -352,7 +352,7 @@ KILLED_SAVE = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    import serverless_iris.model_registry as registry
+    import serverless_iris.embedded.model_registry as registry
 
     store, folder, marker, stop_at = sys.argv[1:5]
     real = getattr(registry, stop_at)
@@ -417,7 +417,7 @@ CONCURRENT_SAVER = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from serverless_iris.model_registry import ModelRegistry
+    from serverless_iris.embedded.model_registry import ModelRegistry
 
     store, work, writer, go = sys.argv[1:5]
     while not Path(go).exists():

@@ -21,7 +21,7 @@ import pytest
 from browser import chromium_page
 from test_runner import NOTEBOOKS, Workspace, _workspace
 
-from serverless_iris.backend import LocalProject
+from serverless_iris.embedded.project import LocalProject
 from serverless_iris.flowers import newest_first, utc
 
 pytestmark = pytest.mark.browser

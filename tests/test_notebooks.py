@@ -22,7 +22,7 @@ import papermill
 import pytest
 from PIL import Image
 
-from serverless_iris.backend import LocalProject
+from serverless_iris.embedded.project import LocalProject
 from serverless_iris.flowers import ASSETS_DIR, BACKFILL_EVENT_TIME, FEATURES, VARIETIES, newest_first, utc
 
 REPO = Path(__file__).resolve().parents[1]

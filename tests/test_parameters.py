@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from serverless_iris.parameters import (
+from serverless_iris.runner.parameters import (
     Parameter,
     ParameterError,
     looks_secret,

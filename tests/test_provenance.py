@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from serverless_iris import provenance
-from serverless_iris.backend import REPO_ROOT
+from serverless_iris.paths import REPO_ROOT
 
 
 def test_run_id_comes_from_the_runner(monkeypatch: pytest.MonkeyPatch) -> None:

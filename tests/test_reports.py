@@ -24,7 +24,8 @@ from bs4 import BeautifulSoup
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from PIL import Image
 
-from serverless_iris import flowers, reports
+from serverless_iris import flowers
+from serverless_iris.runner import reports
 
 OK_RUN = "20261125T093000Z-aaaaaa"
 FAILED_RUN = "20261126T093000Z-bbbbbb"

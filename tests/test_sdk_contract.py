@@ -82,18 +82,28 @@ NAMED = (
 
 def embedded_classes(store: Path) -> dict[str, type]:
     """Every embedded class with a public API; imported here so the other tests never need them."""
-    from serverless_iris import backend, feature_store, model_registry
+    from serverless_iris.embedded import (
+        feature,
+        feature_group,
+        feature_store,
+        feature_view,
+        model_registry,
+        project,
+        query,
+    )
 
     registry = model_registry.ModelRegistry(store)
     classes: dict[str, type] = {
-        "LocalProject": backend.LocalProject,
+        "LocalProject": project.LocalProject,
         "ModelRegistry": model_registry.ModelRegistry,
         "Model": model_registry.Model,
         "mr.python": type(registry.python),
         "mr.sklearn": type(registry.sklearn),
     }
-    for name in ("FeatureStore", "FeatureGroup", "Query", "Feature", "Filter", "Logic", "FeatureView"):
-        classes[name] = getattr(feature_store, name)
+    for module in (feature_store, feature_group, query, feature, feature_view):
+        for name in ("FeatureStore", "FeatureGroup", "Query", "Feature", "Filter", "Logic", "FeatureView"):
+            if name in vars(module) and getattr(module, name).__module__ == module.__name__:
+                classes[name] = getattr(module, name)
     return classes
 
 

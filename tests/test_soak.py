@@ -33,7 +33,7 @@ from pathlib import Path
 import pytest
 from test_runner import _workspace
 
-from serverless_iris.backend import LocalProject
+from serverless_iris.embedded.project import LocalProject
 from serverless_iris.flowers import FEATURES
 
 RUNS = int(os.environ.get("IRIS_SOAK_RUNS", "100"))

@@ -7,7 +7,6 @@ second writer waits here (bounded) instead of failing at once.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,18 +14,13 @@ from pathlib import Path
 
 import duckdb
 
+from serverless_iris.paths import LOCK_TIMEOUT_ENV, lock_timeout
+
 DB_FILE = "feature_store.duckdb"
-LOCK_TIMEOUT_ENV = "IRIS_LOCK_TIMEOUT"
-DEFAULT_LOCK_TIMEOUT_S = 60.0
 
 
 class StoreBusyError(RuntimeError):
     """Another process held the store for longer than the lock timeout."""
-
-
-def lock_timeout() -> float:
-    """Seconds to wait for another writer: ``IRIS_LOCK_TIMEOUT`` or 60."""
-    return float(os.environ.get(LOCK_TIMEOUT_ENV, DEFAULT_LOCK_TIMEOUT_S))
 
 
 def db_path(store: Path) -> Path:

@@ -7,7 +7,7 @@ notebook, its HTML reports and ``run.json`` in the run folder, then ``index.html
 Where the time goes, and what is done about it (see Benchmarks in the README):
 
 - The kernels of the next two notebooks are asked for ahead of time, while the current one runs. On
-  Linux they are forked from a fork server (:mod:`serverless_iris.forkserver`) once it has imported
+  Linux they are forked from a fork server (:mod:`serverless_iris.runner.forkserver`) once it has imported
   their notebook's top-level imports, so pandas, scikit-learn and matplotlib are imported once per run,
   not once per kernel; :func:`fork_server` starts it before the plan is even checked. Elsewhere each
   kernel is started from scratch and imports them itself (a silent execution that binds no names and
@@ -45,11 +45,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from serverless_iris.backend import REPO_ROOT, BackendError, redact, selected_backend, store_path
-from serverless_iris.parameters import Parameter, ParameterError, read_parameters, resolve
+from serverless_iris.backend import BackendError, redact, selected_backend
+from serverless_iris.paths import REPO_ROOT, store_path
+from serverless_iris.runner.parameters import Parameter, ParameterError, read_parameters, resolve
 
 if TYPE_CHECKING:
-    from serverless_iris.forkserver import ForkServer
+    from serverless_iris.runner.forkserver import ForkServer
 
 PIPELINE = {
     "feature": "iris-feature-pipeline.ipynb",
@@ -129,9 +130,9 @@ def fork_server(notebooks: Path = NOTEBOOKS_DIR, first: str = "feature") -> Fork
     Started before :func:`plan`, its imports overlap the checking; it writes nothing (close it when the
     plan is refused). Only the first notebook's imports are preloaded: the run asks for every kernel as
     it starts, and a kernel's own imports come first then. None where kernels are not forked (see
-    ``serverless_iris.forkserver``).
+    ``serverless_iris.runner.forkserver``).
     """
-    from serverless_iris import forkserver
+    from serverless_iris.runner import forkserver
 
     if not forkserver.available():
         return None
@@ -429,7 +430,7 @@ class _Run:
     def _write_reports(self, entry: dict[str, Any]) -> None:
         """Queue the notebook's HTML reports: they are written while the next notebook runs."""
         if entry["executed"]:
-            from serverless_iris import reports
+            from serverless_iris.runner import reports
 
             executed = self.folder / entry["executed"]
             self.written.append(
@@ -593,7 +594,7 @@ class _Kernel:
         from jupyter_client import AsyncKernelManager, BlockingKernelClient
         from jupyter_core.utils import run_sync
 
-        from serverless_iris.forkserver import ForkedProvisioner
+        from serverless_iris.runner.forkserver import ForkedProvisioner
 
         self._run_sync = run_sync
         self.manager = AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=_this_interpreter())
@@ -733,10 +734,10 @@ class _ModelVersions:
                 text=True,
             )
             return
-        from serverless_iris.backend import LocalProject
+        from serverless_iris.backend import local_project
 
         try:
-            models = LocalProject(store_path()).get_model_registry().get_models(MODEL_NAME)
+            models = local_project().get_model_registry().get_models(MODEL_NAME)
             self._answer = sorted(int(m.version) for m in models)
         except Exception:  # unknown: see the class docstring
             self._answer = None
@@ -775,7 +776,7 @@ def _store_lock(backend: str, say: Echo) -> Iterator[None]:
         return
     import fcntl
 
-    from serverless_iris.db import lock_timeout
+    from serverless_iris.paths import lock_timeout
 
     store = store_path()
     store.mkdir(parents=True, exist_ok=True)
@@ -858,13 +859,13 @@ def _write_json(path: Path, data: Any) -> None:
 
 
 def _warm_up_reports() -> None:
-    from serverless_iris import reports
+    from serverless_iris.runner import reports
 
     reports.warm_up()
 
 
 def _write_index(outputs: Path, problems: list[str]) -> Path | None:
-    from serverless_iris import reports
+    from serverless_iris.runner import reports
 
     try:
         return reports.write_index(outputs)
@@ -877,7 +878,7 @@ def _write_index(outputs: Path, problems: list[str]) -> Path | None:
 
 def _prune(outputs: Path, keep: int, current: str) -> None:
     """Delete all but the newest ``keep`` run folders; never the current run or another live one."""
-    from serverless_iris.reports import effective_status, load_runs
+    from serverless_iris.runner.reports import effective_status, load_runs
 
     live = {run["id"] for run in load_runs(outputs) if effective_status(run) == "running"}
     folders = sorted((p for p in (outputs / "runs").iterdir() if p.is_dir()), key=lambda p: p.name)
@@ -888,7 +889,7 @@ def _prune(outputs: Path, keep: int, current: str) -> None:
 
 def _unfinished_runs(outputs: Path) -> list[str]:
     """Notes on earlier runs still recorded as running whose process is gone (killed outright)."""
-    from serverless_iris.reports import effective_status, load_runs
+    from serverless_iris.runner.reports import effective_status, load_runs
 
     return [
         f"note: run {run['id']} was interrupted (its process is gone)"

@@ -439,7 +439,7 @@ def _try_it(outputs: Path) -> str | None:
         return None
     from markupsafe import Markup
 
-    from serverless_iris.tryit import try_it_html
+    from serverless_iris.runner.tryit_page import try_it_html
 
     pictures = {}
     for variety in flowers.VARIETIES:

@@ -56,7 +56,7 @@ class ForkServer:
     def __init__(self, env: dict[str, str], preload: list[str] | None = None) -> None:
         """Start the server with ``env``; it imports ``preload`` while no kernel is asked for."""
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "serverless_iris.forkserver", *(preload or [])],
+            [sys.executable, "-m", "serverless_iris.runner.forkserver", *(preload or [])],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,

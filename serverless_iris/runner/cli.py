@@ -9,9 +9,9 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from serverless_iris import execute
 from serverless_iris.backend import redact
-from serverless_iris.parameters import Parameter, ParameterError, parse_assignments
+from serverless_iris.runner import execute
+from serverless_iris.runner.parameters import Parameter, ParameterError, parse_assignments
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 

@@ -32,7 +32,7 @@ from typing import Any
 
 import duckdb
 
-from serverless_iris.db import connect, transaction
+from serverless_iris.embedded.db import connect, transaction
 
 MODELS_DIR = "models"
 STAGING_DIR = ".staging"

@@ -1,0 +1,32 @@
+"""Where things live: the repository's folders and every ``IRIS_*`` environment variable, in one place.
+
+All three rooms read their locations here, so a run, a notebook opened in Jupyter and the tests agree
+on one store and one outputs folder whichever directory they were started from.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+ASSETS_DIR = REPO_ROOT / "assets"
+NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
+
+BACKEND_ENV = "IRIS_BACKEND"  # local | hopsworks; unset: hopsworks when HOPSWORKS_API_KEY is set
+STORE_ENV = "IRIS_STORE"  # the embedded store's folder
+LOCK_TIMEOUT_ENV = "IRIS_LOCK_TIMEOUT"  # seconds a writer waits for another (60)
+DASHBOARD_ENV = "IRIS_DASHBOARD_DIR"  # where the inference notebook writes the dashboard's files
+RUN_ID_ENV = "IRIS_RUN_ID"  # set by the runner in each kernel: the run a model or file belongs to
+FORK_KERNELS_ENV = "IRIS_FORK_KERNELS"  # 0: start kernels from scratch instead of forking them
+DEFAULT_LOCK_TIMEOUT_S = 60.0
+
+
+def store_path() -> Path:
+    """The embedded store's folder: ``IRIS_STORE`` or ``store/`` at the repository root (git-ignored)."""
+    return Path(os.environ.get(STORE_ENV) or REPO_ROOT / "store").resolve()
+
+
+def lock_timeout() -> float:
+    """Seconds a writer waits for another process to release the store: ``IRIS_LOCK_TIMEOUT`` or 60."""
+    return float(os.environ.get(LOCK_TIMEOUT_ENV, DEFAULT_LOCK_TIMEOUT_S))

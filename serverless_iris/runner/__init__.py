@@ -1,0 +1,1 @@
+"""``python runner.py``: runs the notebooks through papermill and archives each run as HTML reports."""
