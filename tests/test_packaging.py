@@ -255,3 +255,11 @@ def test_version_is_the_newest_release_in_the_changelog() -> None:
     headings = re.findall(r"^## \[([^\]]+)\]", changelog, flags=re.MULTILINE)
     assert headings[:1] == ["Unreleased"], headings
     assert headings[1] == PYPROJECT["project"]["version"], headings
+
+
+def test_requirements_install_this_checkout_with_extras_the_package_declares() -> None:
+    lines = (REPO / "requirements.txt").read_text(encoding="utf-8").splitlines()
+    editable = [line.split()[-1] for line in lines if line.startswith("-e ")]
+    assert len(editable) == 1 and re.fullmatch(r"\.(\[[\w,-]+\])?", editable[0]), editable
+    extras = set(re.findall(r"[\w-]+", editable[0].removeprefix(".")))
+    assert extras <= set(PYPROJECT["project"].get("optional-dependencies", {})), extras  # pip only warns
