@@ -25,6 +25,7 @@ from pathlib import Path
 import nbformat
 import pytest
 import tomllib
+from jupyter_core.paths import jupyter_path
 
 REPO = next(folder for folder in Path(__file__).resolve().parents if (folder / "pyproject.toml").is_file())
 PACKAGE = "serverless_iris"
@@ -69,8 +70,6 @@ def _clean_env(**extra: str) -> dict[str, str]:
     A virtualenv's Jupyter data path is its own ``share/jupyter``, where pip would have put nbconvert's
     templates had it installed nbconvert there; ``JUPYTER_PATH`` points at this environment's instead.
     """
-    from jupyter_core.paths import jupyter_path
-
     return {
         "PATH": os.environ.get("PATH", os.defpath),
         "HOME": os.environ["HOME"],
