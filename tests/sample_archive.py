@@ -35,7 +35,14 @@ EXTERNAL_FETCH = re.compile(
     r"""<(?!a[\s>])[a-z][^<>]*\s(?:src|href|srcset|poster|data|action)\s*=\s*["']?\s*(?:https?:)?//""",
     re.I,
 )
-PICTURES = ("latest_iris.png", "actual_iris.png", "df_recent.png", "confusion_matrix.png", "accuracy.png")
+PICTURES = (
+    "latest_iris.png",
+    "actual_iris.png",
+    "df_recent.png",
+    "confusion_matrix.png",
+    "accuracy.png",
+    "training_confusion_matrix.png",
+)
 
 
 def notebook(*cells: nbformat.NotebookNode) -> nbformat.NotebookNode:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from serverless_iris.backend import redact
+from serverless_iris.dashboard_files import DASHBOARD_FOLDER, retrain_reason
 from serverless_iris.files import write_json
 from serverless_iris.paths import RUN_ID_ENV, STORE_ENV, store_path
 from serverless_iris.provenance import git_commit
@@ -202,7 +203,7 @@ class _Run:
         """
         if any(step.name == "training" for step in self.steps):
             return
-        reason = _alert_reason(self.outputs / "dashboard" / "dashboard.json", since=self.started)
+        reason = retrain_reason(self.outputs / DASHBOARD_FOLDER, since=self.started)
         if reason is None:
             return
         assert self.plan.training is not None
@@ -230,7 +231,7 @@ class _Run:
         executed = self.folder / (f"{step.path.stem}-{runs + 1}.ipynb" if runs else step.path.name)
         parameters = dict(step.parameters)
         if "DASHBOARD_DIR" in step.declared:
-            parameters["DASHBOARD_DIR"] = str(self.outputs / "dashboard")
+            parameters["DASHBOARD_DIR"] = str(self.outputs / DASHBOARD_FOLDER)
         if step is self.repredict and "MODEL_VERSION" in step.declared and "MODEL_VERSION" not in parameters:
             versions = ModelVersions(self.plan.backend).result()  # the newest: just trained, maybe not best
             if versions:
@@ -322,29 +323,6 @@ class _Run:
         with signals_deferred():
             self.save()
         return problems
-
-
-def _alert_reason(dashboard: Path, since: float) -> str | None:
-    """Why to retrain: the accuracy alert of a ``dashboard.json`` written since ``since`` (a Unix time)
-    when it is raised and retraining is on (the inference notebook's ``RETRAIN_ON_ALERT``); else None."""
-    try:
-        if dashboard.stat().st_mtime < since:
-            return None  # an earlier run's dashboard: this inference did not write one
-        alert = json.loads(dashboard.read_text(encoding="utf-8")).get("alert") or {}
-    except (OSError, ValueError, AttributeError):
-        return None
-    if not (alert.get("below") and alert.get("retrain")):
-        return None
-    try:
-        accuracy, threshold = float(alert["accuracy"]), float(alert["threshold"])
-        window = int(alert["window"])
-    except (KeyError, TypeError, ValueError):
-        return "the accuracy alert was raised"
-    plural = "s" if window != 1 else ""
-    return (
-        f"rolling accuracy {100 * accuracy:.3g}% over the last {window} prediction{plural} "
-        f"fell below the threshold {100 * threshold:.3g}%"
-    )
 
 
 def _progress_line(i: int, total: int, entry: dict[str, Any]) -> str:

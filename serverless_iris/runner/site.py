@@ -17,15 +17,20 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from serverless_iris import flowers
-from serverless_iris.files import read_json, write_atomic
+from serverless_iris import dashboard_files, flowers
+from serverless_iris.files import write_atomic
 from serverless_iris.runner.archive import effective_status, load_runs
 from serverless_iris.runner.report import TEMPLATES, format_duration, format_time, offline
 
 DASHBOARD_FIGURES = (
-    ("df_recent.png", "Recent predictions", "The newest predictions against their labels."),
-    ("confusion_matrix.png", "Confusion matrix", "All recorded predictions against their labels."),
-    ("accuracy.png", "Accuracy over time", "Cumulative and rolling accuracy of the predictions."),
+    (dashboard_files.RECENT_TABLE, "Recent predictions", "The newest predictions against their labels."),
+    (dashboard_files.CONFUSION_MATRIX, "Confusion matrix", "All recorded predictions against their labels."),
+    (dashboard_files.ACCURACY_PLOT, "Accuracy over time", "Cumulative and rolling accuracy of predictions."),
+    (
+        dashboard_files.TRAINING_CONFUSION_MATRIX,
+        "Test set at training",
+        "The newest training run's model on its held-out test flowers.",
+    ),
 )
 
 _jinja: Any = None
@@ -101,8 +106,7 @@ def _run_view(outputs: Path, run: dict[str, Any]) -> dict[str, Any]:
 
 
 def _dashboard_view(outputs: Path, runs: list[dict[str, Any]]) -> dict[str, Any] | None:
-    folder = outputs / "dashboard"
-    data = read_json(folder / "dashboard.json")
+    data = dashboard_files.read_dashboard(outputs / dashboard_files.DASHBOARD_FOLDER)
     if not data:
         return None
     model = data.get("model") or {}
@@ -133,8 +137,8 @@ def _dashboard_view(outputs: Path, runs: list[dict[str, Any]]) -> dict[str, Any]
             **today,
             "when": format_time(today.get("event_time")),
             "correct": bool(today) and today.get("predicted") == today.get("actual"),
-            "predicted_img": _asset(outputs, "dashboard/latest_iris.png"),
-            "actual_img": _asset(outputs, "dashboard/actual_iris.png"),
+            "predicted_img": _asset(outputs, dashboard_files.PREDICTED_PICTURE),
+            "actual_img": _asset(outputs, dashboard_files.ACTUAL_PICTURE),
         }
         if today
         else None,
@@ -147,7 +151,7 @@ def _dashboard_view(outputs: Path, runs: list[dict[str, Any]]) -> dict[str, Any]
         },
         "monitoring": monitoring,
         "figures": [
-            {"src": _asset(outputs, f"dashboard/{name}"), "title": title, "caption": caption}
+            {"src": _asset(outputs, name), "title": title, "caption": caption}
             for name, title, caption in DASHBOARD_FIGURES
         ],
         "try_it": _try_it(outputs),
@@ -188,7 +192,8 @@ def _variety_counts(counts: dict[str, dict[str, int]]) -> list[dict[str, Any]]:
 
 def _try_it(outputs: Path) -> str | None:
     """The Try-it form (H5's fragment) with the shipped flower pictures copied beside the dashboard."""
-    model = read_json(outputs / "dashboard" / "knn_model.json")
+    folder = outputs / dashboard_files.DASHBOARD_FOLDER
+    model = dashboard_files.read_knn_model(folder)
     if not model:
         return None
     from markupsafe import Markup
@@ -197,16 +202,17 @@ def _try_it(outputs: Path) -> str | None:
     for variety in flowers.VARIETIES:
         source = flowers.flower_picture(variety)
         if source.is_file():
-            target = outputs / "dashboard" / "flowers" / source.name
+            target = folder / dashboard_files.FLOWER_PICTURES / source.name
             if not target.is_file() or target.read_bytes() != source.read_bytes():
                 write_atomic(target, source.read_bytes())
-            pictures[variety] = f"dashboard/flowers/{source.name}"
+            pictures[variety] = target.relative_to(outputs).as_posix()
     return Markup(try_it_html(model, pictures))
 
 
-def _asset(outputs: Path, relative: str) -> str | None:
-    """A relative URL for a file of the outputs folder (versioned by mtime so browsers and Pages'
-    cache show today's picture), or None when the file is missing."""
+def _asset(outputs: Path, name: str) -> str | None:
+    """A relative URL for file ``name`` of the dashboard folder (versioned by mtime so browsers and
+    Pages' cache show today's picture), or None when the file is missing."""
+    relative = f"{dashboard_files.DASHBOARD_FOLDER}/{name}"
     path = outputs / relative
     return f"{relative}?v={int(path.stat().st_mtime)}" if path.is_file() else None
 

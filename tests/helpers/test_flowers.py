@@ -13,9 +13,10 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from serverless_iris import dashboard, flowers
+from serverless_iris import dashboard, dashboard_files, flowers
 from serverless_iris.contract import validate_iris
 from serverless_iris.flowers import FEATURES, SPECIES_RANGES, VARIETIES
+from serverless_iris.paths import DASHBOARD_ENV
 
 
 def pixels(path: Path) -> np.ndarray:
@@ -333,10 +334,10 @@ def test_summary_is_plain_json() -> None:
 def test_dashboard_folder_prefers_the_parameter_then_the_environment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(dashboard.DASHBOARD_ENV, str(tmp_path / "from-env"))
+    monkeypatch.setenv(DASHBOARD_ENV, str(tmp_path / "from-env"))
     assert dashboard.dashboard_folder(tmp_path / "given") == tmp_path / "given"
     assert dashboard.dashboard_folder(None) == tmp_path / "from-env"
     assert (tmp_path / "given").is_dir() and (tmp_path / "from-env").is_dir()
-    monkeypatch.delenv(dashboard.DASHBOARD_ENV)
-    monkeypatch.setattr(dashboard, "REPO_ROOT", tmp_path / "repo")  # keep the real repository untouched
+    monkeypatch.delenv(DASHBOARD_ENV)
+    monkeypatch.setattr(dashboard_files, "REPO_ROOT", tmp_path / "repo")  # keep the real repository untouched
     assert dashboard.dashboard_folder(None) == tmp_path / "repo" / "outputs" / "dashboard"

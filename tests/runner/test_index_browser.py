@@ -67,8 +67,8 @@ def visible_runs(session: BrowserPage) -> list[str]:
 def test_index_loads_every_picture_offline_and_fits(outputs: Path, tmp_path: Path, width: int) -> None:
     with chromium_page(tmp_path, width=width) as session:
         attempted = open_offline(session, outputs / "index.html")
-        # 2 flowers of today + 3 figures + the Try-it picture of the current prediction
-        assert assert_images_loaded(session) >= 5
+        # 2 flowers of today + 4 figures + the Try-it picture of the current prediction
+        assert assert_images_loaded(session) >= 6
         assert session.page.locator("#verdict").inner_text().endswith("Wrong")
         assert session.page.locator("#accuracy-alert").is_visible()
         assert session.page.locator("#try-it #prediction").inner_text().strip() != ""
