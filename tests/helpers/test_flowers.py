@@ -1,8 +1,10 @@
-"""The iris data, synthetic flowers, flower pictures and the notebooks' plot and dashboard helpers."""
+"""The iris data, synthetic flowers, flower pictures (and ``assets/make_assets.py``), and the notebooks'
+plot and dashboard helpers."""
 
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 import json
 from pathlib import Path
 from types import SimpleNamespace
@@ -16,7 +18,18 @@ from PIL import Image
 from serverless_iris import dashboard, dashboard_files, flowers
 from serverless_iris.contract import validate_iris
 from serverless_iris.flowers import FEATURES, SPECIES_RANGES, VARIETIES
-from serverless_iris.paths import DASHBOARD_ENV
+from serverless_iris.paths import ASSETS_DIR, DASHBOARD_ENV
+
+
+def _script(path: Path):
+    """A script outside the package, imported as a module (its ``main`` guard keeps it from running)."""
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+make_assets = _script(ASSETS_DIR / "make_assets.py")
 
 
 def pixels(path: Path) -> np.ndarray:
@@ -41,7 +54,7 @@ def test_iris_frame_is_fishers_data_in_the_course_layout() -> None:
 
 
 def test_shipped_csv_is_what_the_script_writes(tmp_path: Path) -> None:
-    written = flowers.write_iris_csv(tmp_path / "iris.csv")
+    written = make_assets.write_iris_csv(tmp_path / "iris.csv")
     assert written.read_text() == flowers.IRIS_CSV.read_text()
     assert written.read_text().splitlines()[:2] == [
         "sepal_length,sepal_width,petal_length,petal_width,variety",
@@ -51,7 +64,7 @@ def test_shipped_csv_is_what_the_script_writes(tmp_path: Path) -> None:
 
 
 def test_main_rewrites_the_csv_and_the_three_pictures(tmp_path: Path) -> None:
-    flowers.main(tmp_path)
+    make_assets.main(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "Setosa.png",
         "Versicolor.png",
@@ -108,11 +121,12 @@ def test_flower_pictures_are_drawn_to_the_species_sizes(tmp_path: Path) -> None:
     """Petals (the light colour) grow from Setosa to Versicolor to Virginica, as their mean sizes do."""
     petal_area = {}
     for variety in VARIETIES:
-        path = flowers.draw_flower(variety, tmp_path / f"{variety}.png")
+        path = make_assets.draw_flower(variety, tmp_path / f"{variety}.png")
         image = pixels(path)
         assert image.shape == (400, 400, 3)
         assert_not_blank(path)
-        petal = np.array([int(flowers._COLOURS[variety][1][i : i + 2], 16) for i in (1, 3, 5)], dtype=float)
+        colour = make_assets.COLOURS[variety][1]  # "#rrggbb"
+        petal = np.array([int(colour[i : i + 2], 16) for i in (1, 3, 5)], dtype=float)
         petal_area[variety] = int((np.abs(image - petal).sum(axis=2) < 30).sum())
     assert petal_area["Setosa"] < petal_area["Versicolor"] < petal_area["Virginica"]
     assert petal_area["Virginica"] > 1.5 * petal_area["Versicolor"] > 3 * petal_area["Setosa"]
@@ -130,7 +144,7 @@ def test_unknown_variety_has_no_picture(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="Iris-setosa.*Setosa, Versicolor, Virginica"):
         flowers.flower_picture("Iris-setosa")
     with pytest.raises(ValueError, match="allowed"):
-        flowers.draw_flower("Rose", tmp_path / "rose.png")
+        make_assets.draw_flower("Rose", tmp_path / "rose.png")
 
 
 def test_confusion_matrix_is_always_three_by_three(tmp_path: Path) -> None:
