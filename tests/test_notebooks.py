@@ -21,11 +21,11 @@ import pandas as pd
 import papermill
 import pytest
 from PIL import Image
+from support import REPO
 
 from serverless_iris.embedded.project import LocalProject
 from serverless_iris.flowers import ASSETS_DIR, BACKFILL_EVENT_TIME, FEATURES, VARIETIES, newest_first, utc
 
-REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = {
     "feature": REPO / "notebooks" / "iris-feature-pipeline.ipynb",
     "training": REPO / "notebooks" / "iris-training-pipeline.ipynb",

@@ -17,8 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[1]
+from support import REPO
 
 
 def _run(root: Path, key: str, *args: str) -> subprocess.CompletedProcess[str]:
