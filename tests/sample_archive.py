@@ -192,7 +192,7 @@ def write_dashboard(outputs: Path, *, below: bool, training_run: str | None = OK
 
 
 def write_knn_model(outputs: Path) -> None:
-    """``knn_model.json`` as the inference notebook exports it (H5's ``export_knn``)."""
+    """``knn_model.json`` as the inference notebook exports it (``serverless_iris.tryit.export_knn``)."""
     from sklearn.neighbors import KNeighborsClassifier
 
     from serverless_iris.tryit import export_knn

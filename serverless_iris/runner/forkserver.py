@@ -1,10 +1,10 @@
 """Kernels forked from one process that imports the notebooks' modules once (Linux).
 
 Every notebook runs in a kernel of its own, and a fresh kernel imports pandas, scikit-learn and
-matplotlib again: about 10 s of CPU for the three notebooks, more than their own work. So on Linux the
-runner starts this fork server first. The server imports the modules each notebook imports at top
-level, in pipeline order, and forks a kernel for each notebook as soon as that notebook's modules are
-loaded. A forked kernel is a new process that has run no notebook's code; it starts ipykernel as
+matplotlib again, which costs more CPU than the notebooks' own work. So on Linux the runner starts this
+fork server first. The server imports the modules each notebook imports at top level, in pipeline
+order, and forks a kernel for each notebook as soon as that notebook's modules are loaded. A forked
+kernel is a new process that has run no notebook's code; it starts ipykernel as
 ``python -m ipykernel_launcher`` would and finds its modules already loaded (shared with the server,
 copy on write). This is the ``forkserver`` idea of :mod:`multiprocessing`, applied to kernels.
 

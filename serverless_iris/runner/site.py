@@ -191,7 +191,7 @@ def _variety_counts(counts: dict[str, dict[str, int]]) -> list[dict[str, Any]]:
 
 
 def _try_it(outputs: Path) -> str | None:
-    """The Try-it form (H5's fragment) with the shipped flower pictures copied beside the dashboard."""
+    """The Try-it form with the shipped flower pictures copied beside the dashboard; None without a model."""
     folder = outputs / dashboard_files.DASHBOARD_FOLDER
     model = dashboard_files.read_knn_model(folder)
     if not model:
