@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from serverless_iris.files import write_json
 from serverless_iris.paths import REPO_ROOT, RUN_ID_ENV
 
 if TYPE_CHECKING:
@@ -79,7 +80,7 @@ def training_provenance(feature_group: Any, data: pd.DataFrame) -> dict[str, Any
 def write_provenance(model_dir: Path | str, record: dict[str, Any]) -> Path:
     """Save ``record`` as ``provenance.json`` in the folder about to be registered."""
     path = Path(model_dir) / PROVENANCE_FILE
-    path.write_text(json.dumps(record, indent=2) + "\n")
+    write_json(path, record)
     return path
 
 
