@@ -39,6 +39,7 @@ ARTIFACTS_DIR = "artifacts"
 # hopsworks_common.constants.PREDICTOR_STATE
 CREATED, RUNNING, STOPPED, FAILED = "Created", "Running", "Stopped", "Failed"
 _POLL_S = 0.05
+_DYING_S = 5.0  # how long a predictor whose connection broke gets to finish exiting
 
 
 class ModelServingException(Exception):
@@ -131,6 +132,8 @@ class Deployment(SdkGaps):
         runtime = _read_json(self._folder / RUNTIME_FILE)
         if runtime is not None:
             return PredictorState(RUNNING if _alive(runtime["pid"]) else FAILED)
+        if self._spec.get("failed"):
+            return PredictorState(FAILED)
         return PredictorState(STOPPED if self._spec.get("started") else CREATED)
 
     def is_running(self, or_idle: bool = True, or_updating: bool = True) -> bool:
@@ -161,10 +164,11 @@ class Deployment(SdkGaps):
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        self._set_spec(started=True)
+        self._set_spec(started=True, failed=False)
         deadline = None if await_running is None else time.monotonic() + await_running
         while _read_json(self._folder / RUNTIME_FILE) is None:
             if process.poll() is not None:
+                self._set_spec(failed=True)
                 raise ModelServingException(
                     f"Deployment {self.name!r} failed to start: its predictor exited with code "
                     f"{process.returncode}. Last log lines:\n{self._log_tail(20)}"
@@ -184,9 +188,7 @@ class Deployment(SdkGaps):
         pid = runtime["pid"]
         if _alive(pid):
             os.kill(pid, signal.SIGTERM)
-            deadline = time.monotonic() + (await_stopped if await_stopped is not None else 600)
-            while _alive(pid) and time.monotonic() < deadline:
-                time.sleep(_POLL_S)
+            _wait_dead(pid, await_stopped if await_stopped is not None else 600)
             if _alive(pid):
                 os.kill(pid, signal.SIGKILL)
         (self._folder / RUNTIME_FILE).unlink(missing_ok=True)
@@ -212,6 +214,12 @@ class Deployment(SdkGaps):
                 return json.loads(response.read())
         except urllib.error.HTTPError as err:
             raise ModelServingException(f"Prediction failed: {json.loads(err.read())['error']}") from None
+        except (urllib.error.URLError, ConnectionError) as err:
+            _wait_dead(runtime["pid"], _DYING_S)
+            raise ModelServingException(
+                f"Deployment {self.name!r} did not answer ({err}); its predictor process may have died: see "
+                f"get_logs() and get_state(). Last log lines:\n{self._log_tail(10)}"
+            ) from None
 
     def delete(self, force: bool = False) -> None:
         if not force and not self.is_stopped():
@@ -332,24 +340,13 @@ def _script_path(store: Path, script_file: str | None) -> Path:
 
 
 def _inference_payload(data: Any, inputs: Any) -> dict:
-    """``ServingEngine._validate_inference_payload`` + ``_parse_inference_inputs`` for REST."""
+    """``ServingEngine._validate_inference_payload`` and ``_parse_inference_inputs`` (REST), same messages."""
     if data is not None and inputs is not None:
         raise ModelServingException("Inference data and inputs parameters cannot be provided together.")
     if data is not None:
-        if not isinstance(data, dict):
-            raise ModelServingException(
-                "Inference data must be a dictionary. Otherwise, use the inputs parameter."
-            )
-        if "instances" not in data and "inputs" not in data:
-            raise ModelServingException("Inference data is missing 'instances' key.")
-        rows = data["instances"] if "instances" in data else data["inputs"]
-        if not isinstance(rows, list):
-            raise ModelServingException("Instances field should contain a 2-dim list.")
-        if len(rows) == 0 or (isinstance(rows[0], list) and len(rows[0]) == 0):
-            raise ModelServingException("Inference data cannot contain an empty list.")
+        _check_data(data)
         return data
-    if inputs is None:
-        raise ModelServingException("Inference inputs cannot be empty.")
+    _check_inputs(inputs)
     if isinstance(inputs, dict):
         return {"instances": [inputs]}
     if not isinstance(inputs, list):
@@ -357,6 +354,40 @@ def _inference_payload(data: Any, inputs: Any) -> dict:
     if any(not isinstance(row, (list, dict)) for row in inputs):
         return {"instances": [inputs]}
     return {"instances": inputs}
+
+
+def _check_data(data: Any) -> None:
+    """``ServingEngine._validate_inference_data`` for REST."""
+    if not isinstance(data, dict):
+        raise ModelServingException(
+            "Inference data must be a dictionary. Otherwise, use the `inputs` parameter."
+        )
+    if "instances" not in data and "inputs" not in data:
+        raise ModelServingException("Inference data is missing 'instances' key.")
+    rows = data["instances"] if "instances" in data else data["inputs"]
+    if not isinstance(rows, list):
+        raise ModelServingException("Instances field should contain a 2-dim list.")
+    if len(rows) == 0:
+        raise ModelServingException("Inference data cannot contain an empty list.")
+    first = rows[0]
+    if isinstance(first, list) and len(first) == 0:
+        raise ModelServingException("Inference data cannot contain an empty list.")
+    if isinstance(first, dict) and len(first) == 0:
+        raise ModelServingException("Inference data cannot contain an empty object.")
+    if not isinstance(first, (list, dict)):
+        raise ModelServingException("Instances field should contain a list of lists or a list of objects.")
+
+
+def _check_inputs(inputs: Any, recursive_call: bool = False) -> None:
+    """``ServingEngine._validate_inference_inputs`` for REST."""
+    if isinstance(inputs, list):
+        if len(inputs) == 0:
+            raise ModelServingException("Inference inputs cannot be an empty list.")
+        _check_inputs(inputs[0], recursive_call=True)
+    elif not isinstance(inputs, dict) and not recursive_call:
+        raise ModelServingException(
+            "Inference inputs type is not valid. Supported types are dictionary and list."
+        )
 
 
 def _jsonable(value: Any) -> Any:
@@ -378,6 +409,13 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def _wait_dead(pid: int, seconds: float) -> None:
+    """Wait (bounded) for a process seen failing to be gone, so ``get_state()`` then says Failed."""
+    deadline = time.monotonic() + seconds
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(_POLL_S)
 
 
 def _read_json(path: Path) -> dict | None:
