@@ -13,6 +13,7 @@ import os
 import shutil
 from pathlib import Path, PurePosixPath
 
+from serverless_iris.embedded.sdk_gaps import SdkGaps
 from serverless_iris.embedded.util import PROJECT_NAME
 
 DATASETS_DIR = "datasets"
@@ -27,7 +28,7 @@ class RestAPIError(Exception):
     """What the SDK raises when the backend refuses a path (here: a path that does not exist)."""
 
 
-class DatasetApi:
+class DatasetApi(SdkGaps):
     """The embedded counterpart of ``hopsworks_common.core.dataset_api.DatasetApi``."""
 
     def __init__(self, store: Path) -> None:

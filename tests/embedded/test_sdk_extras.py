@@ -282,6 +282,8 @@ def test_a_predictor_that_fails_to_load_reports_its_error(project: LocalProject,
         (lambda p: p, "get_jobs_api"),
         (lambda p: p.get_feature_store(), "get_storage_connector"),
         (lambda p: p.get_model_registry(), "tensorflow"),
+        (lambda p: p.get_dataset_api(), "zip"),
+        (lambda p: p.get_model_serving(), "create_predictor"),
     ],
 )
 def test_sdk_methods_missing_here_say_so(project: LocalProject, getter, name: str) -> None:
