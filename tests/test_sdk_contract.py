@@ -107,6 +107,7 @@ CONTRACT: dict[tuple[str, str], str] = {
     ("Deployment", "is_running"): "hsml.deployment.Deployment.is_running",
     ("Deployment", "is_stopped"): "hsml.deployment.Deployment.is_stopped",
     ("PredictorState", "describe"): "hsml.predictor_state.PredictorState.describe",
+    ("FeatureView", "get_training_datasets"): "hsfs.feature_view.FeatureView.get_training_datasets",
 }
 
 # embedded class -> the SDK class whose properties it mirrors
@@ -125,6 +126,7 @@ SDK_CLASSES: dict[str, str] = {
     "ModelServing": "hsml.model_serving.ModelServing",
     "Deployment": "hsml.deployment.Deployment",
     "PredictorState": "hsml.predictor_state.PredictorState",
+    "TrainingDataset": "hsfs.training_dataset.TrainingDatasetBase",
 }
 
 NAMED = (
@@ -146,6 +148,7 @@ def embedded_classes(store: Path) -> dict[str, type]:
         model_serving,
         project,
         query,
+        training_dataset,
     )
 
     registry = model_registry.ModelRegistry(store)
@@ -159,6 +162,7 @@ def embedded_classes(store: Path) -> dict[str, type]:
         "ModelServing": model_serving.ModelServing,
         "Deployment": model_serving.Deployment,
         "PredictorState": model_serving.PredictorState,
+        "TrainingDataset": training_dataset.TrainingDataset,
     }
     for module in (feature_store, feature_group, query, feature, feature_view):
         for name in ("FeatureStore", "FeatureGroup", "Query", "Feature", "Filter", "Logic", "FeatureView"):

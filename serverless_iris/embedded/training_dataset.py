@@ -111,6 +111,23 @@ def for_caller(
     return view._split_labels(df.reset_index(drop=True), dataframe_type)
 
 
+class TrainingDataset:
+    """One saved version, as ``FeatureView.get_training_datasets`` lists it (``TrainingDatasetBase``)."""
+
+    def __init__(self, folder: Path, version: int, meta: dict) -> None:
+        self._folder, self._version, self._meta = folder, version, meta
+
+    def __repr__(self) -> str:
+        return f"TrainingDataset({self.name!r}, {self._version})"
+
+    name = property(lambda self: self._folder.name.rsplit("_", 1)[0], doc="The feature view's name_version.")
+    version = property(lambda self: self._version)
+    location = property(lambda self: str(self._folder))
+    data_format = property(lambda self: self._meta["data_format"])
+    description = property(lambda self: self._meta["description"])
+    seed = property(lambda self: self._meta["seed"])
+
+
 class TrainingDatasets:
     """The training-dataset versions of one feature view (``FeatureViewEngine`` create/get/delete)."""
 
@@ -134,6 +151,12 @@ class TrainingDatasets:
             if suffix.isdigit():
                 found.append(int(suffix))
         return sorted(found)
+
+    def listing(self) -> list[TrainingDataset]:
+        return [
+            TrainingDataset(self._folder(v), v, json.loads((self._folder(v) / META_FILE).read_text()))
+            for v in self.versions()
+        ]
 
     def create(
         self,
@@ -472,3 +495,7 @@ class TrainingDataMixin:
 
     def delete_all_training_datasets(self) -> None:
         self._datasets().delete()
+
+    def get_training_datasets(self) -> list[TrainingDataset]:
+        """Every saved version, oldest first."""
+        return self._datasets().listing()

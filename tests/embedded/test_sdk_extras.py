@@ -102,7 +102,12 @@ def test_training_dataset_errors_and_deletes(project: LocalProject) -> None:
     with pytest.raises(Exception, match="version 7 .* does not exist"):
         fv.get_training_data(7)
     fv.create_training_data()
-    fv.create_training_data()
+    fv.create_training_data(data_format="csv", seed=5, description="second")
+    listed = fv.get_training_datasets()
+    assert [(t.version, t.data_format, t.seed, t.description) for t in listed] == [
+        (1, "parquet", None, ""),
+        (2, "csv", 5, "second"),
+    ]
     fv.delete_training_dataset(1)
     with pytest.raises(Exception, match="version 1 .* does not exist"):
         fv.get_training_data(1)
@@ -263,6 +268,22 @@ def test_deployment_round_trip_and_a_crashing_predictor(project: LocalProject, t
     assert serving.get_deployments(status="running") == []
     deployment.delete()
     assert project.get_model_serving().get_deployment("sizer") is None
+
+
+def test_model_folders_are_the_projects_models_dataset(project: LocalProject, tmp_path: Path) -> None:
+    model = saved_model(project, tmp_path, SIZER)
+    api = project.get_dataset_api()
+    assert api.list("Models/sizer") == ["Models/sizer/1"]
+    assert api.list("Models/sizer/1") == ["Models/sizer/1/predictor.py", "Models/sizer/1/threshold.txt"]
+    api.upload(str(tmp_path / "model" / "predictor.py"), "Resources/predictors")
+    deployment = model.deploy(name="fromresources", script_file="Resources/predictors/predictor.py")
+    assert deployment.script_file == str(
+        project.store / "datasets" / "Resources" / "predictors" / "predictor.py"
+    )
+    with pytest.raises(Exception, match="not found"):
+        model.deploy(name="missing", script_file="Resources/none.py")
+    again = model.deploy(name="fromresources", script_file="Resources/predictors/predictor.py")
+    assert again.name == "fromresources" and len(project.get_model_serving().get_deployments(model)) == 1
 
 
 def test_a_predictor_that_fails_to_load_reports_its_error(project: LocalProject, tmp_path: Path) -> None:
