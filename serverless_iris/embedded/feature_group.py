@@ -240,9 +240,9 @@ class FeatureGroup(ExpectationSuiteMixin):
         _check_options("write_options", write_options, _JOB_WRITE_OPTIONS)
         _check_options("validation_options", validation_options, _REPORT_VALIDATION_OPTIONS)
         frame = _normalise_frame(features)
-        report = self._validate_insert(frame, validation_options)
         with db.transaction(self._store) as con:
             _ensure_tables(con)
+            report = self._validate_insert(con, frame, validation_options)
             con.register("incoming", frame)
             self._save_or_check(con, _describe(con, "incoming"))
             _write(con, frame, self, overwrite, operation)

@@ -81,20 +81,18 @@ def save_suite(store: Path, name: str, version: int, suite: Any) -> None:
         con.execute(f"INSERT INTO {SUITES_TABLE} VALUES (?, ?, ?)", [name, version, text])
 
 
-def load_suite(store: Path, name: str, version: int | None) -> Any:
-    """The group's hsfs suite, or ``None``."""
-    if version is None or not db.db_path(store).exists():
+def load_suite(con: duckdb.DuckDBPyConnection, name: str, version: int | None) -> Any:
+    """The group's hsfs suite, or ``None`` (a store without suites has no table: no query fails)."""
+    # fetchall, not fetchone: DuckDB 2 refuses more work on a connection with an unfinished result
+    tables = con.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = ?", [SUITES_TABLE]).fetchall()
+    if version is None or not tables:
         return None
-    with db.connect(store) as con:
-        try:
-            row = con.execute(
-                f"SELECT suite FROM {SUITES_TABLE} WHERE name = ? AND version = ?", [name, version]
-            ).fetchone()
-        except duckdb.CatalogException:
-            return None
-    if row is None:
+    rows = con.execute(
+        f"SELECT suite FROM {SUITES_TABLE} WHERE name = ? AND version = ?", [name, version]
+    ).fetchall()
+    if not rows:
         return None
-    fields = json.loads(row[0])
+    fields = json.loads(rows[0][0])
     fields.pop("id", None)
     return _hsfs_suite_type()(**fields)
 
@@ -202,15 +200,21 @@ class ExpectationSuiteMixin:
         suite = self._current_suite() if expectation_suite is None else to_hsfs_suite(expectation_suite)
         return validate(dataframe, suite, validation_options, ingestion_result, ge_type)
 
-    def _current_suite(self) -> Any:
+    def _current_suite(self, con: duckdb.DuckDBPyConnection | None = None) -> Any:
         pending = self.__dict__.get("_pending_suite")
-        if pending is not None or not self._saved:
+        if pending is not None or not self._saved or not db.db_path(self._store).exists():
             return pending
-        return load_suite(self._store, self.name, self.version)
+        if con is not None:
+            return load_suite(con, self.name, self.version)
+        with db.connect(self._store) as fresh:
+            return load_suite(fresh, self.name, self.version)
 
-    def _validate_insert(self, frame: pd.DataFrame, validation_options: dict[str, Any] | None) -> Any:
-        """The report of an insert; raises, before anything is written, when a STRICT suite fails."""
-        report = validate(frame, self._current_suite(), validation_options, "INGESTED", ge_type=False)
+    def _validate_insert(
+        self, con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, validation_options: dict[str, Any] | None
+    ) -> Any:
+        """The report of an insert, run in its transaction; raises (the insert writes nothing) when a
+        STRICT suite fails."""
+        report = validate(frame, self._current_suite(con), validation_options, "INGESTED", ge_type=False)
         if report is not None and report.ingestion_result == "REJECTED":
             raise DataValidationException(
                 "Data validation failed while validation ingestion policy set to strict, insertion to "
