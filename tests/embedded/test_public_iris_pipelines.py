@@ -20,6 +20,7 @@ Sources studied:
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import joblib
@@ -61,9 +62,13 @@ def iris_frame() -> pd.DataFrame:
 
 
 @pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LocalProject:
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalProject]:
+    """A project in a temporary store; deployments a failed test left running are stopped."""
     monkeypatch.chdir(tmp_path)
-    return LocalProject(tmp_path / "store")
+    project = LocalProject(tmp_path / "store")
+    yield project
+    for deployment in project.get_model_serving().get_deployments():
+        deployment.stop(await_stopped=30)
 
 
 def test_tutorial_train_register_deploy_predict(project: LocalProject, tmp_path: Path) -> None:

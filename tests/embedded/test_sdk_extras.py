@@ -7,6 +7,7 @@ import random
 import subprocess
 import sys
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -25,8 +26,12 @@ def sdk(dotted: str):
 
 
 @pytest.fixture
-def project(tmp_path: Path) -> LocalProject:
-    return LocalProject(tmp_path / "store")
+def project(tmp_path: Path) -> Iterator[LocalProject]:
+    """A project in a temporary store; deployments a failed test left running are stopped."""
+    project = LocalProject(tmp_path / "store")
+    yield project
+    for deployment in project.get_model_serving().get_deployments():
+        deployment.stop(await_stopped=30)
 
 
 def flowers(n: int) -> pd.DataFrame:
@@ -186,6 +191,22 @@ def test_strict_suite_writes_nothing_on_failure(project: LocalProject) -> None:
     pd.testing.assert_frame_equal(fg.read(), before)
     with pytest.raises(TypeError, match="expectation suite type"):
         fg.save_expectation_suite({"not": "a suite"})
+
+
+def test_strict_suite_on_a_new_group_creates_nothing_when_it_fails(project: LocalProject) -> None:
+    fs = project.get_feature_store()
+    fg = fs.get_or_create_feature_group(
+        "fresh", version=1, primary_key=["id"], expectation_suite=suite("STRICT")
+    )
+    with pytest.raises(Exception, match="insertion to fresh was aborted"):
+        fg.insert(flowers(2).assign(sepal_length=[5.0, 99.0]))
+    assert fs.get_feature_group("fresh", version=1) is None
+    job, report = fg.insert(flowers(2).assign(sepal_length=[5.0, 6.0]))
+    assert report.success and len(fs.get_feature_group("fresh", version=1).read()) == 2
+    assert (
+        fs.get_feature_group("fresh", version=1).get_expectation_suite(ge_type=False).expectation_suite_name
+        == "sizes"
+    )
 
 
 # ------------------------------------------------------------------------------------- serving
