@@ -88,7 +88,7 @@ class DatasetApi(SdkGaps):
     def upload(self, local_path: str, upload_path: str, overwrite: bool = False) -> str:
         """Copy a local file or folder into the folder ``upload_path``; returns ``upload_path/<name>``.
 
-        The folder is created when missing (Hopsworks needs it to exist already).
+        The folder is created when missing.
         """
         source = Path(local_path)
         if not source.exists():

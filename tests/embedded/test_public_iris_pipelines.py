@@ -79,7 +79,7 @@ def test_tutorial_train_register_deploy_predict(project: LocalProject, tmp_path:
     x_train, x_test, y_train, y_test = fs.get_feature_view(name="iris_fv", version=1).train_test_split(0.2)
     assert (len(x_train), len(x_test)) == (24, 6) and list(y_train.columns) == ["variety"]
 
-    model = KNeighborsClassifier(n_neighbors=1).fit(x_train, y_train["variety"])
+    model = KNeighborsClassifier(n_neighbors=1).fit(x_train.values, y_train["variety"])
     model_dir = tmp_path / "iris_model"
     model_dir.mkdir()
     joblib.dump(model, model_dir / "knn_iris_model.pkl")
