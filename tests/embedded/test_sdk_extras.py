@@ -355,3 +355,22 @@ def test_importing_the_package_stays_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_time_split_and_helper_columns_on_request(project: LocalProject) -> None:
+    fs = project.get_feature_store()
+    fg = fs.get_or_create_feature_group("dated", version=1, primary_key=["id"], event_time="day")
+    days = pd.date_range("2024-01-01", periods=10, freq="D")
+    fg.insert(flowers(10).assign(day=days))
+    fv = fs.get_or_create_feature_view(
+        "dated", version=1, query=fg.select_except(["day"]), labels=["variety"]
+    )
+    version, _ = fv.create_train_test_split(
+        train_end="2024-01-08", test_start="2024-01-08", data_format="json"
+    )
+    x_train, x_test, y_train, y_test = fv.get_train_test_split(version)
+    assert (len(x_train), len(x_test)) == (7, 3) and list(x_train.columns) == ["id", "sepal_length"]
+    x_train, x_test, _, _ = fv.get_train_test_split(version, event_time=True)
+    helper = "local_dated_1_day"
+    assert list(x_test.columns) == ["id", "sepal_length", helper]
+    assert list(x_test[helper]) == list(days[7:]) and x_test[helper].dtype == x_train[helper].dtype
