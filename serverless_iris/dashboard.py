@@ -137,14 +137,19 @@ def dashboard_summary(
         "history_accuracy": float(correct.mean()),
         "n_predictions": len(ordered),
         "rolling_accuracy": rolling,
-        "variety_counts": {
-            variety: {
-                "predicted": int((ordered["predicted"] == variety).sum()),
-                "actual": int((ordered["label"] == variety).sum()),
-            }
-            for variety in VARIETIES
-        },
+        "variety_counts": _variety_counts(ordered),
         "alert": alert(rolling[str(ALERT_WINDOW)], threshold, len(ordered), retrain, unjudged),
+    }
+
+
+def _variety_counts(predictions: pd.DataFrame) -> dict[str, dict[str, int]]:
+    """How often each variety was predicted, and how often it was the label."""
+    return {
+        variety: {
+            "predicted": int((predictions["predicted"] == variety).sum()),
+            "actual": int((predictions["label"] == variety).sum()),
+        }
+        for variety in VARIETIES
     }
 
 
