@@ -22,11 +22,13 @@ from sklearn.metrics import confusion_matrix
 
 from serverless_iris.flowers import FEATURES, VARIETIES, newest_first, utc
 from serverless_iris.paths import REPO_ROOT
+from serverless_iris.wording import plural
 
 DASHBOARD_ENV = "IRIS_DASHBOARD_DIR"
 ROLLING_WINDOWS = (7, 30)  # the dashboard's rolling accuracy: over the last 7 and 30 predictions
 ALERT_WINDOW = 7  # the alert watches the rolling accuracy over the last 7 predictions
 ALERT_THRESHOLD = 0.8  # the inference notebook's default ACCURACY_THRESHOLD
+MIN_TIME_SPAN = pd.Timedelta(minutes=10)  # the accuracy chart's time axis spans at least this
 
 
 def dashboard_folder(dashboard_dir: Path | str | None = None) -> Path:
@@ -62,14 +64,25 @@ def plot_accuracy_over_time(history: pd.DataFrame) -> Figure:
     ax.set_ylim(-0.05, 1.05)
     ax.set_ylabel("accuracy")
     ax.set_xlabel("prediction time (UTC)")
-    locator = AutoDateLocator()
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
-    ax.set_title(f"Accuracy over time ({len(ordered)} predictions)")
+    _time_axis(ax, when)
+    ax.set_title(f"Accuracy over time ({plural(len(ordered), 'prediction')})")
     ax.legend(loc="lower left")
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
+
+
+def _time_axis(ax: Any, when: pd.Series) -> None:
+    """Dates on the x axis that read well however close the points are: at least ``MIN_TIME_SPAN``
+    around them (one point alone would otherwise get an axis of years, and points seconds apart ticks
+    like "30 40 50 19:57"), so close points read as times of day with the date once beside the axis."""
+    first, last = when.min(), when.max()
+    if last - first < MIN_TIME_SPAN:
+        middle = first + (last - first) / 2
+        ax.set_xlim(middle - MIN_TIME_SPAN / 2, middle + MIN_TIME_SPAN / 2)
+    locator = AutoDateLocator()
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
 
 
 def recent_predictions(history: pd.DataFrame, rows: int = 5) -> pd.DataFrame:
@@ -160,8 +173,8 @@ def dashboard_summary(
             "retrain": bool(retrain and full and not unjudged),
             # why an alert does not retrain: too few predictions yet, or a newer model awaits its own window
             "retrain_held": bool(retrain and below and (unjudged or not full)),
-            "message": f"Rolling accuracy {percent(accuracy)} over the last {window} prediction"
-            f"{'s' if window != 1 else ''} fell below the threshold {percent(threshold)}."
+            "message": f"Rolling accuracy {percent(accuracy)} over the last {plural(window, 'prediction')} "
+            f"fell below the threshold {percent(threshold)}."
             if below
             else None,
         },
