@@ -135,7 +135,7 @@ def load_summary(df: pd.DataFrame, source: str) -> str:
     if not repeated.any():
         return summary
     name = _line_namer(df, source)
-    first = {}
+    first: dict[tuple[Any, ...], Any] = {}  # each distinct row -> the label of its first occurrence
     for index, row in zip(df.index, df.itertuples(index=False), strict=True):
         first.setdefault(row, index)
     pairs = [
