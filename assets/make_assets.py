@@ -34,7 +34,8 @@ def write_iris_csv(path: Path | str = IRIS_CSV) -> Path:
 
 
 def draw_flower(variety: str, path: Path | str) -> Path:
-    """Draw ``variety`` as three sepals and three petals sized by the species' mean measurements."""
+    """Draw ``variety`` as three sepals and three petals shaped by the species' mean measurements, titled
+    with its name and no sizes: the picture stands for the variety, not for any one measured flower."""
     from matplotlib.figure import Figure
     from matplotlib.patches import Circle, Ellipse
 
@@ -75,11 +76,8 @@ def draw_flower(variety: str, path: Path | str) -> Path:
                 )
             )
     ax.add_patch(Circle((0, 0), 0.45, facecolor="#f2c230", edgecolor="#8a6d00", zorder=3))
-    fig.suptitle(
-        f"{variety}\nsepal {mean['sepal_length']:.1f}×{mean['sepal_width']:.1f} cm, "
-        f"petal {mean['petal_length']:.1f}×{mean['petal_width']:.1f} cm",
-        fontsize=10,
-    )
+    # the variety's name only: pages show this picture beside a measured flower's sizes, which differ
+    fig.suptitle(variety, fontsize=12)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, facecolor="white")

@@ -29,6 +29,9 @@ from serverless_iris.dashboard_files import (
     percent,
 )
 from serverless_iris.flowers import FEATURES, VARIETIES, newest_first, utc
+from serverless_iris.wording import plural
+
+MIN_TIME_SPAN = pd.Timedelta(minutes=10)  # the accuracy chart's time axis spans at least this
 
 __all__ = [
     "dashboard_folder",
@@ -63,14 +66,25 @@ def plot_accuracy_over_time(history: pd.DataFrame) -> Figure:
     ax.set_ylim(-0.05, 1.05)
     ax.set_ylabel("accuracy")
     ax.set_xlabel("prediction time (UTC)")
-    locator = AutoDateLocator()
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
-    ax.set_title(f"Accuracy over time ({len(ordered)} predictions)")
+    _time_axis(ax, when)
+    ax.set_title(f"Accuracy over time ({plural(len(ordered), 'prediction')})")
     ax.legend(loc="lower left")
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
+
+
+def _time_axis(ax: Any, when: pd.Series) -> None:
+    """Dates on the x axis that read well however close the points are: at least ``MIN_TIME_SPAN``
+    around them (one point alone would otherwise get an axis of years, and points seconds apart ticks
+    like "30 40 50 19:57"), so close points read as times of day with the date once beside the axis."""
+    first, last = when.min(), when.max()
+    if last - first < MIN_TIME_SPAN:
+        middle = first + (last - first) / 2
+        ax.set_xlim(middle - MIN_TIME_SPAN / 2, middle + MIN_TIME_SPAN / 2)
+    locator = AutoDateLocator()
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
 
 
 def recent_predictions(history: pd.DataFrame, rows: int = 5) -> pd.DataFrame:

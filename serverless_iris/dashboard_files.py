@@ -13,6 +13,7 @@ from typing import Any, TypedDict
 
 from serverless_iris.files import read_json
 from serverless_iris.paths import DASHBOARD_ENV, REPO_ROOT
+from serverless_iris.wording import plural
 
 DASHBOARD_FOLDER = "dashboard"  # the dashboard folder's name inside an outputs folder
 DASHBOARD_JSON = "dashboard.json"  # :class:`Dashboard`
@@ -109,7 +110,6 @@ def alert(
     window = min(ALERT_WINDOW, predictions)
     below = accuracy < threshold
     full = predictions >= ALERT_WINDOW
-    plural = "s" if window != 1 else ""
     return {
         "below": bool(below),
         "threshold": float(threshold),
@@ -117,7 +117,7 @@ def alert(
         "accuracy": float(accuracy),
         "retrain": bool(retrain and full and not newer_model_unjudged),
         "retrain_held": bool(retrain and below and (newer_model_unjudged or not full)),
-        "message": f"Rolling accuracy {percent(accuracy)} over the last {window} prediction{plural} "
+        "message": f"Rolling accuracy {percent(accuracy)} over the last {plural(window, 'prediction')} "
         f"fell below the threshold {percent(threshold)}."
         if below
         else None,

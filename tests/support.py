@@ -6,14 +6,16 @@ folder, with the embedded backend and no Hopsworks key.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from serverless_iris.paths import BACKEND_ENV, REPO_ROOT, STORE_ENV
+from serverless_iris.paths import ASSETS_DIR, BACKEND_ENV, REPO_ROOT, STORE_ENV
 
 REPO = REPO_ROOT
 FIXTURES = Path(__file__).parent / "fixtures"  # small notebooks that fail in known ways
@@ -66,3 +68,12 @@ def gone(pid: int) -> bool:
     except OSError:
         return True
     return state == "Z"
+
+
+def load_make_assets() -> Any:
+    """``assets/make_assets.py`` (a script outside the package) imported as a module; its main guard
+    keeps it from running."""
+    spec = importlib.util.spec_from_file_location("make_assets", ASSETS_DIR / "make_assets.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

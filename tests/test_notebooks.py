@@ -224,7 +224,7 @@ def test_daily_run_adds_n_flowers_made_now(pipeline: Pipeline) -> None:
 def test_bad_data_stops_the_notebook_and_inserts_nothing(pipeline: Pipeline) -> None:
     bad = pipeline.steps["bad data"]
     assert bad.error is not None and bad.error.startswith("IrisDataError")
-    assert "row 0 ('Iris-setosa')" in bad.error and "Setosa, Versicolor, Virginica" in bad.error
+    assert "line 2 ('Iris-setosa')" in bad.error and "Setosa, Versicolor, Virginica" in bad.error
     assert len(bad.flowers) == len(pipeline.steps["inference again"].flowers)
 
 

@@ -18,9 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from serverless_iris import dashboard_files, flowers
+from serverless_iris.contract import LIMITS_CM
 from serverless_iris.files import write_atomic
 from serverless_iris.runner.archive import effective_status, load_runs
 from serverless_iris.runner.report import TEMPLATES, format_duration, format_time, offline
+from serverless_iris.wording import plural
 
 DASHBOARD_FIGURES = (
     (dashboard_files.RECENT_TABLE, "Recent predictions", "The newest predictions against their labels."),
@@ -225,6 +227,7 @@ def _jinja_env() -> Any:
         _jinja = jinja2.Environment(
             loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, trim_blocks=True, lstrip_blocks=True
         )
+        _jinja.filters["plural"] = plural
     return _jinja
 
 
@@ -275,11 +278,13 @@ window.irisTryIt = irisKnn.mountTryIt(document.getElementById("try-it"));
 
 
 def _field(name: str, default: float) -> str:
+    """One measurement's input, bounded as the data contract bounds it: more than 0, at most its limit."""
     label = html.escape(name.replace("_", " ").capitalize())
     return (
         f'<label class="tryit-field" for="try-it-{name}"><span class="tryit-field-label">{label} (cm)</span>'
         f'<input class="tryit-input" id="try-it-{name}" name="{name}" type="number" inputmode="decimal" '
-        f'step="0.1" min="0" value="{default:.1f}" data-label="{label}" required></label>'
+        f'step="0.1" min="0" max="{LIMITS_CM[name]:g}" value="{default:.1f}" data-label="{label}" required>'
+        "</label>"
     )
 
 

@@ -4,7 +4,6 @@ plot and dashboard helpers."""
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import json
 from pathlib import Path
 from types import SimpleNamespace
@@ -14,22 +13,14 @@ import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
+from support import load_make_assets
 
 from serverless_iris import dashboard, dashboard_files, flowers
 from serverless_iris.contract import validate_iris
 from serverless_iris.flowers import FEATURES, SPECIES_RANGES, VARIETIES
-from serverless_iris.paths import ASSETS_DIR, DASHBOARD_ENV
+from serverless_iris.paths import DASHBOARD_ENV
 
-
-def _script(path: Path):
-    """A script outside the package, imported as a module (its ``main`` guard keeps it from running)."""
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-make_assets = _script(ASSETS_DIR / "make_assets.py")
+make_assets = load_make_assets()
 
 
 def pixels(path: Path) -> np.ndarray:

@@ -295,6 +295,8 @@ def check_names_defects(message: str, case: Malformed) -> None:
         mine = [line for line in lines if line.startswith(f"column {column}:")]
         assert mine, f"no line about column {column}:\n{message}"
         named = {int(row) for line in mine for row in re.findall(r"\brow (\d+) \(", line)}
+        # a CSV file's rows are named by their line (the header is line 1)
+        named |= {int(line_no) - 2 for line in mine for line_no in re.findall(r"\bline (\d+) \(", line)}
         if column in case.whole:
             continue
         bad = case.bad_rows[column]
@@ -356,4 +358,4 @@ def test_every_bad_row_is_counted_when_text_and_range_errors_mix(store: Path, cs
     message = refusal(Malformed("csv", data), csv_file)
     assert "3 of 12 rows break the contract" in message, message
     for row, value in ((3, "'abc'"), (7, "-1.0"), (9, "99.0")):
-        assert f"row {row} ({value})" in message, message
+        assert f"line {row + 2} ({value})" in message, message

@@ -132,22 +132,25 @@ CASES = [
     Case(
         "text-in-number-column",
         LOAD,
-        (r"column sepal_width: .*not a number.*row 7 \('abc'\)",),
+        (r"column sepal_width: .*not a number.*line 9 \('abc'\)",),
         edited(put(7, "sepal_width", "abc")),
     ),
     Case(
-        "nan", LOAD, (r"column petal_length: .*missing.*row 12 \(nan\)",), edited(put(12, "petal_length", ""))
+        "nan",
+        LOAD,
+        (r"column petal_length: .*missing.*line 14 \(nan\)",),
+        edited(put(12, "petal_length", "")),
     ),
     Case(
         "negative",
         LOAD,
-        (r"column sepal_length: .*row 20 \(-5\.1\).*allowed: .*> 0",),
+        (r"column sepal_length: .*line 22 \(-5\.1\).*allowed: .*> 0",),
         edited(put(20, "sepal_length", "-5.1")),
     ),
     Case(
         "absurdly-large",
         LOAD,
-        (r"column petal_width: .*row 30 \(1000000000\.0\).*allowed: .*<= ",),
+        (r"column petal_width: .*line 32 \(1000000000\.0\).*allowed: .*<= ",),
         edited(put(30, "petal_width", "1e9")),
     ),
     Case(
@@ -159,7 +162,7 @@ CASES = [
     Case(
         "unknown-variety",
         LOAD,
-        (r"column variety: 1 value\(s\) .*row 99 \('Rose'\)",),
+        (r"column variety: 1 value\(s\) .*line 101 \('Rose'\)",),
         edited(put(99, "variety", "Rose")),
     ),
     Case("empty-file", LOAD, (r"bad\.csv is empty",), raw(b"")),
@@ -184,7 +187,7 @@ CASES = [
     Case(
         "10000-rows-last-bad",
         LOAD,
-        (r"1 of 10000 rows", r"column petal_length: .*row 9999 \(-1\.3\)"),
+        (r"1 of 10000 rows", r"column petal_length: .*line 10001 \(-1\.3\)"),
         ten_thousand_rows_last_bad,
     ),
     Case(

@@ -128,7 +128,7 @@ def test_compare_two_runs_side_by_side(outputs: Path, tmp_path: Path) -> None:
         page.check(f"input.compare-pick[value='{FAILED_RUN}']")
         assert page.locator("#compare").is_visible()
         table = page.locator("#compare-table")
-        assert table.locator("thead th").all_inner_texts() == ["", FAILED_RUN, OK_RUN]
+        assert table.locator("thead th").all_inner_texts() == [FAILED_RUN, OK_RUN]
         rows = {
             r[0]: r[1:]
             for r in table.locator("tbody tr:not(.group)").evaluate_all(
@@ -150,7 +150,7 @@ def test_compare_two_runs_side_by_side(outputs: Path, tmp_path: Path) -> None:
         page.check(f"input.compare-pick[value='{DEAD_RUN}']")  # a third pick replaces the first
         assert page.locator("input.compare-pick:checked").count() == 2
         assert not page.is_checked(f"input.compare-pick[value='{OK_RUN}']")
-        assert table.locator("thead th").all_inner_texts() == ["", DEAD_RUN, FAILED_RUN]
+        assert table.locator("thead th").all_inner_texts() == [DEAD_RUN, FAILED_RUN]
         page.click("#compare-clear")
         assert not page.locator("#compare").is_visible()
         assert page.locator("input.compare-pick:checked").count() == 0
