@@ -392,7 +392,8 @@ def _to_arrow(frame: pd.DataFrame) -> pa.Table:
     """The frame as Arrow, as the SDK converts it before anything is written
     (``hsfs.engine.python.Engine._parse_schema_feature_group``: ``pa.Schema.from_pandas``): a column of
     mixed types raises Arrow's own error, a column of ``datetime.date`` objects becomes a date."""
-    return pa.Table.from_pandas(frame, preserve_index=False)
+    schema = pa.Schema.from_pandas(frame, preserve_index=False)
+    return pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
 
 
 def _last_per_key(frame: pd.DataFrame, fg: FeatureGroup) -> pd.DataFrame:
