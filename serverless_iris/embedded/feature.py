@@ -78,23 +78,14 @@ class Feature:
         return f"Feature({self._name!r}, {self._type!r}, primary={self._primary})"
 
 
-class TrainingDatasetFeature:
+class TrainingDatasetFeature(Feature):
     """A feature of a view as ``fv.features`` lists it: name, offline type, position and whether it is a
     label (``hsfs.training_dataset_feature.TrainingDatasetFeature``)."""
 
     def __init__(self, name: str, type: str | None, index: int, label: bool = False) -> None:
-        self._name = name
-        self._type = type
+        super().__init__(name, type)
         self._index = index
         self._label = label
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def type(self) -> str | None:
-        return self._type
 
     @property
     def index(self) -> int:

@@ -129,9 +129,7 @@ class FeatureGroup:
     def features(self) -> list[Feature]:
         return list(self._features)
 
-    @property
-    def columns(self) -> list[Feature]:
-        return list(self._features)
+    columns = features  # hsfs: the same list under both names
 
     @property
     def time_travel_format(self) -> str:
