@@ -18,6 +18,7 @@ import pyarrow as pa
 from serverless_iris.embedded import db
 from serverless_iris.embedded.feature import Feature, Filter, Logic
 from serverless_iris.embedded.query import Query
+from serverless_iris.embedded.sdk_gaps import missing_sdk_attribute
 from serverless_iris.embedded.util import (
     _EVENT_TIME_TYPES,
     _JOB_WRITE_OPTIONS,
@@ -38,11 +39,12 @@ from serverless_iris.embedded.util import (
     _save_spec,
     _table,
 )
+from serverless_iris.embedded.validation import ExpectationSuiteMixin
 
 _FORMATS = ("DELTA", "HUDI")
 
 
-class FeatureGroup:
+class FeatureGroup(ExpectationSuiteMixin):
     """A versioned table of features (``hsfs.feature_group.FeatureGroup``).
 
     The metadata is saved by the first ``insert``, which also fixes the schema, as in the SDK
@@ -154,17 +156,11 @@ class FeatureGroup:
         """``fg.sepal_length`` is the feature of that name, as in hsfs; an attribute the SDK's class has
         wins over a feature of the same name there, so here it is refused rather than shadowed."""
         if name in _SDK_FEATURE_GROUP_ATTRIBUTES:
-            raise NotImplementedError(
-                f"FeatureGroup.{name} is not supported by the embedded backend (on Hopsworks it is the "
-                f"SDK's attribute, never a feature); use fg.get_feature({name!r}) for a feature of that name."
-            )
+            raise missing_sdk_attribute(self, name)
         try:
             return self[name]
-        except KeyError as err:
-            raise AttributeError(
-                f"'FeatureGroup' object has no attribute '{name}'. If you are trying to access a "
-                "feature, fall back on using the `get_feature` method."
-            ) from err
+        except KeyError:
+            raise missing_sdk_attribute(self, name) from None
 
     # -- reading --
     def get_feature(self, name: str) -> Feature | None:
@@ -237,8 +233,9 @@ class FeatureGroup:
         write_options: dict[str, Any] | None = None,
         validation_options: dict[str, Any] | None = None,
         wait: bool = False,
-    ) -> tuple[None, None]:
-        """Write ``features`` in one transaction; returns ``(job, validation_report)`` = ``(None, None)``.
+    ) -> tuple[None, Any]:
+        """Write ``features`` in one transaction; returns ``(job, validation_report)``: no job, and the
+        report when an expectation suite is attached (a failed STRICT suite refuses the insert).
 
         Rows follow the group's ``time_travel_format`` (DELTA unless the group declares HUDI), see
         :func:`_write`. ``overwrite=True`` first removes all rows.
@@ -262,10 +259,12 @@ class FeatureGroup:
         with db.transaction(self._store) as con:
             _ensure_tables(con)
             con.register("incoming", incoming)
+            report = self._validate_insert(con, frame, validation_options)
             created = self._save_or_check(con, _describe(incoming.schema))
             _write(con, self, overwrite, operation, created)
         self._saved = True
-        return None, None
+        self._save_pending_suite()
+        return None, report
 
     def _save_or_check(self, con: Any, incoming: list[tuple[str, str | None, str]]) -> bool:
         """Create the group from the frame (``True``), or check the frame against the stored schema.

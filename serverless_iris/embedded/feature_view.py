@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from datetime import date, datetime, timezone
 from typing import Any
 
@@ -11,6 +10,14 @@ import pandas as pd
 from serverless_iris.embedded import db
 from serverless_iris.embedded.feature import Filter, Logic, TrainingDatasetFeature, _and, _EventTimeBound
 from serverless_iris.embedded.query import Query
+from serverless_iris.embedded.sdk_gaps import SdkGaps
+from serverless_iris.embedded.training_dataset import (
+    TEST,
+    TRAIN,
+    TrainingDataMixin,
+    random_splits,
+    split_frame,
+)
 from serverless_iris.embedded.util import (
     PROJECT_NAME,
     _as_dataframe_type,
@@ -25,7 +32,7 @@ TRAINING_DATASETS_TABLE = "fs_training_datasets"
 _FIRST_TRAINING_MS = 1000
 
 
-class FeatureView:
+class FeatureView(TrainingDataMixin, SdkGaps):
     """A saved query plus label columns (``hsfs.feature_view.FeatureView``)."""
 
     def __init__(
@@ -249,9 +256,8 @@ class FeatureView:
             train = self._query._read(columns, _and(train_window, extra_filter))
             test = self._query._read(columns, _and(test_window, extra_filter))
         else:
-            df = self._query._read(columns, extra_filter)
-            groups = pd.Series(_random_split_groups(len(df), test_size), index=df.index)
-            train, test = df[groups == 0], df[groups == 1]
+            parts = split_frame(self._query._read(columns, extra_filter), random_splits(test_size), None)
+            train, test = parts[TRAIN], parts[TEST]
         self._new_training_dataset()
         x_train, y_train = self._split_labels(train, dataframe_type)
         x_test, y_test = self._split_labels(test, dataframe_type)
@@ -259,15 +265,6 @@ class FeatureView:
 
     def _to_dict(self) -> dict:
         return {"description": self._description, "labels": self._labels, "query": self._query._to_dict()}
-
-
-def _random_split_groups(rows: int, test_size: float) -> list[int]:
-    """0 (train) or 1 (test) per row, shuffled: ``hsfs.engine.python.Engine._random_split`` gives each
-    split ``int(rows * percentage)`` rows and the last one the remainder."""
-    groups = [0] * int(rows * (1 - test_size)) + [1] * int(rows * test_size)
-    groups += [1] * (rows - len(groups))
-    random.Random().shuffle(groups)
-    return groups
 
 
 def _reject_unknown_kwargs(kwargs: dict[str, Any], method: str) -> None:

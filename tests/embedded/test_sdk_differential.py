@@ -21,6 +21,7 @@ import pytest
 
 from serverless_iris.embedded import feature_view as embedded_feature_view
 from serverless_iris.embedded.feature_store import FeatureStore, FeatureStoreException
+from serverless_iris.embedded.training_dataset import random_splits, split_frame
 from serverless_iris.embedded.util import _epoch_ms
 
 hsfs_python = pytest.importorskip("hsfs.engine.python", reason="the hopsworks SDK is a project requirement")
@@ -474,6 +475,6 @@ def test_random_split_sizes_are_the_sdks(engine: Any, test_size: float) -> None:
             TrainingDatasetSplit("test", TrainingDatasetSplit.RANDOM_SPLIT, percentage=test_size),
         ]
         sdk = engine._random_split(pd.DataFrame({"x": range(n)}), SimpleNamespace(splits=splits, seed=None))
-        groups = embedded_feature_view._random_split_groups(n, test_size)
+        ours = split_frame(pd.DataFrame({"x": range(n)}), random_splits(test_size), None)
 
-        assert (groups.count(0), groups.count(1)) == (len(sdk["train"]), len(sdk["test"])), n
+        assert (len(ours["train"]), len(ours["test"])) == (len(sdk["train"]), len(sdk["test"])), n
