@@ -365,23 +365,20 @@ def _normalise_frame(features: Any, delta: bool) -> pd.DataFrame:
     for column in frame.columns:
         if isinstance(frame[column].dtype, pd.DatetimeTZDtype):
             frame[column] = frame[column].dt.tz_convert(None)
-        if frame[column].dtype == "float16":  # DeltaEngine._prepare_df_for_delta; DuckDB has no float16
-            if delta:
-                warnings.warn(
-                    f"Casting float16 column '{column}' to float32 for Delta Lake compatibility.",
-                    UserWarning,
-                    stacklevel=3,
-                )
-            frame[column] = frame[column].astype("float32")
-        if pd.api.types.is_datetime64_ns_dtype(frame[column].dtype):
-            if delta:
-                warnings.warn(
-                    f"Casting timestamp column '{column}' from 'ns' to 'us' will lose precision.",
-                    UserWarning,
-                    stacklevel=3,
-                )
-            # stored at microseconds; truncate here so pandas and DuckDB see the same key values
-            frame[column] = frame[column].astype("datetime64[us]")
+        # DeltaEngine._prepare_df_for_delta's casts (DuckDB has no float16; the store keeps microseconds,
+        # and truncating here lets pandas and DuckDB see the same key values), warned as it warns
+        if frame[column].dtype == "float16":
+            cast = "float32", f"Casting float16 column '{column}' to float32 for Delta Lake compatibility."
+        elif pd.api.types.is_datetime64_ns_dtype(frame[column].dtype):
+            cast = (
+                "datetime64[us]",
+                f"Casting timestamp column '{column}' from 'ns' to 'us' will lose precision.",
+            )
+        else:
+            continue
+        if delta:
+            warnings.warn(cast[1], UserWarning, stacklevel=3)
+        frame[column] = frame[column].astype(cast[0])
     return frame
 
 
