@@ -75,7 +75,8 @@ def get_random_iris_flower(
     ranges = SPECIES_RANGES[variety]
     row: dict[str, Any] = {name: [float(rng.uniform(*ranges[name]))] for name in FEATURES}
     row["variety"] = [variety]
-    row["event_time"] = [pd.Timestamp(event_time or _now())]
+    # microseconds, the feature store's precision: hsfs warns when it casts a nanosecond column down
+    row["event_time"] = pd.Series([pd.Timestamp(event_time or _now())]).dt.as_unit("us")
     return pd.DataFrame(row)
 
 

@@ -32,6 +32,7 @@ from serverless_iris.embedded.util import (
     FeatureStoreException,
     _check_dataframe_type,
     _check_options,
+    _epoch_ms,
     _require_defaults,
 )
 
@@ -90,14 +91,22 @@ def read_splits(
     """Each split's rows with labels and every helper column, as a training dataset stores them."""
     columns = view._columns(True, True, True)
     if not splits:
-        return {"": view._query._read(columns, _and(view._window(start_time, end_time), extra_filter))}
+        window = view._window(*view._training_bounds(_epoch_ms(start_time), _epoch_ms(end_time)))
+        return {"": view._query._read(columns, _and(window, extra_filter))}
     first = next(iter(splits.values()))
     if isinstance(first, tuple):
+        # FeatureViewEngine._set_event_time: the train split starts at 1 s, the test split ends at now
+        start, now = view._training_bounds(None, None)
+        windows = {name: [_epoch_ms(t) for t in window] for name, window in splits.items()}
+        windows[TRAIN][0] = windows[TRAIN][0] or start
+        windows[TEST][1] = windows[TEST][1] or now
         return {
             name: view._query._read(columns, _and(view._window(*window), extra_filter))
-            for name, window in splits.items()
+            for name, window in windows.items()
         }
-    frame = view._query._read(columns, _and(view._window(start_time, end_time), extra_filter))
+    frame = view._query._read(
+        columns, _and(view._window(_epoch_ms(start_time), _epoch_ms(end_time)), extra_filter)
+    )
     return split_frame(frame, splits, seed)
 
 

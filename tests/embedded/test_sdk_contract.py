@@ -49,6 +49,14 @@ CONTRACT: dict[tuple[str, str], str] = {
     ("FeatureView", "train_test_split"): "hsfs.feature_view.FeatureView.train_test_split",
     ("FeatureView", "training_data"): "hsfs.feature_view.FeatureView.training_data",
     ("FeatureView", "get_batch_data"): "hsfs.feature_view.FeatureView.get_batch_data",
+    (
+        "FeatureView",
+        "get_last_accessed_training_dataset",
+    ): "hsfs.feature_view.FeatureView.get_last_accessed_training_dataset",
+    (
+        "FeatureView",
+        "get_training_dataset_schema",
+    ): "hsfs.feature_view.FeatureView.get_training_dataset_schema",
     ("ModelRegistry", "get_model"): "hsml.model_registry.ModelRegistry.get_model",
     ("ModelRegistry", "get_models"): "hsml.model_registry.ModelRegistry.get_models",
     ("ModelRegistry", "get_best_model"): "hsml.model_registry.ModelRegistry.get_best_model",
@@ -195,9 +203,18 @@ def same_default(ours: Any, theirs: Any) -> bool:
 
 
 def prefix_violations(embedded: Callable, sdk: Callable) -> list[str]:
-    """How ``embedded``'s parameters fail to be a prefix of ``sdk``'s (empty when they are one)."""
-    ours = [p for p in inspect.signature(embedded).parameters.values() if p.name != "self"]
-    theirs = [p for p in inspect.signature(sdk).parameters.values() if p.name != "self" and p.kind in NAMED]
+    """How ``embedded``'s parameters fail to be a prefix of ``sdk``'s (empty when they are one).
+
+    A ``**kwargs`` is allowed where the SDK has one too (it carries deprecated spellings there).
+    """
+    sdk_params = inspect.signature(sdk).parameters.values()
+    open_ended = any(p.kind == p.VAR_KEYWORD for p in sdk_params)
+    ours = [
+        p
+        for p in inspect.signature(embedded).parameters.values()
+        if p.name != "self" and not (open_ended and p.kind == p.VAR_KEYWORD)
+    ]
+    theirs = [p for p in sdk_params if p.name != "self" and p.kind in NAMED]
     problems = []
     for position, param in enumerate(ours):
         if param.kind not in NAMED:
@@ -282,6 +299,10 @@ def test_the_checker_catches_each_kind_of_drift() -> None:
 
     def prefix(self, name: str) -> None: ...
 
+    def sdk_closed(self, name: str, version: int | None = None) -> None: ...
+
     assert prefix_violations(prefix, sdk) == []
-    for drifted in (renamed, new_default, extra, moved, open_ended, positional_wait):
+    assert prefix_violations(open_ended, sdk) == [], "the SDK takes **kwargs too"
+    for drifted in (renamed, new_default, extra, moved, positional_wait):
         assert prefix_violations(drifted, sdk), drifted.__name__
+    assert prefix_violations(open_ended, sdk_closed), "**kwargs the SDK does not take"
