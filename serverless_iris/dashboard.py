@@ -1,7 +1,7 @@
-"""The dashboard the notebooks draw: its folder, plots, recent-predictions table and ``dashboard.json``.
+"""The dashboard the notebooks draw: its folder, accuracy plot, recent-predictions table, ``dashboard.json``.
 
 The training and batch-inference notebooks import this module; the feature notebook does not. Its
-heavy imports (matplotlib, seaborn, scikit-learn) are at the top on purpose: the
+heavy imports (matplotlib, pandas) are at the top on purpose: the
 runner warms a notebook's kernel by importing what the notebook imports at top level, so these
 modules are loaded ahead of the notebook's turn (see ``serverless_iris.runner.execute``).
 """
@@ -15,10 +15,8 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 import pandas as pd
-import seaborn as sns
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
-from sklearn.metrics import confusion_matrix
 
 from serverless_iris.flowers import FEATURES, VARIETIES, newest_first, utc
 from serverless_iris.paths import REPO_ROOT
@@ -38,17 +36,6 @@ def dashboard_folder(dashboard_dir: Path | str | None = None) -> Path:
     folder = Path(dashboard_dir or os.environ.get(DASHBOARD_ENV) or REPO_ROOT / "outputs" / "dashboard")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
-
-
-def plot_confusion_matrix(y_true: Any, y_pred: Any, title: str) -> Figure:
-    """The course's confusion-matrix heatmap, always 3×3: the three varieties are fixed labels."""
-    counts = confusion_matrix(list(y_true), list(y_pred), labels=list(VARIETIES))
-    table = pd.DataFrame(counts, [f"True {v}" for v in VARIETIES], [f"Pred {v}" for v in VARIETIES])
-    fig, ax = plt.subplots(figsize=(6, 4.5))
-    sns.heatmap(table, annot=True, fmt="d", cmap="Blues", cbar=False, linewidths=0.5, ax=ax)
-    ax.set_title(title)
-    fig.tight_layout()
-    return fig
 
 
 def plot_accuracy_over_time(history: pd.DataFrame) -> Figure:
