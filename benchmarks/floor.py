@@ -3,8 +3,8 @@
 What ``python runner.py`` does, minus the notebook machinery: no kernels, no papermill, no reports.
 Each notebook runs in a fresh namespace, in pipeline order, with the values the runner gives it —
 its ``parameters`` cell, then an injected ``DASHBOARD_DIR = "<outputs>/dashboard"`` where the notebook
-declares it (as the runner does, see ``serverless_iris.runner.execute.RUNNER_PARAMETERS``) — in the notebooks'
-folder (where the runner starts its kernels). IPython line magics and shell escapes are stripped;
+declares it (as the runner does, see ``serverless_iris.runner.plan.RUNNER_PARAMETERS``) — in the
+notebooks' folder (where the runner starts its kernels). IPython line magics and shell escapes are stripped;
 matplotlib runs on Agg (``MPLBACKEND=Agg`` is set here when unset). A cell's last expression is not
 displayed: nothing here renders output.
 
@@ -25,13 +25,10 @@ import time
 import traceback
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
-PIPELINE = {
-    "feature": "iris-feature-pipeline.ipynb",
-    "training": "iris-training-pipeline.ipynb",
-    "inference": "iris-batch-inference-pipeline.ipynb",
-}
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # serverless_iris, installed or not
+from serverless_iris.paths import NOTEBOOKS_DIR, RUN_ID_ENV  # noqa: E402
+from serverless_iris.runner.plan import PIPELINE  # noqa: E402
+
 RUN_ID = "floor-benchmark"
 
 
@@ -96,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     begun = time.perf_counter()
     os.environ.setdefault("MPLBACKEND", "Agg")
-    os.environ.setdefault("IRIS_RUN_ID", RUN_ID)
+    os.environ.setdefault(RUN_ID_ENV, RUN_ID)
     injected = {"DASHBOARD_DIR": str((args.outputs / "dashboard").resolve())}
     notebooks = args.notebooks.resolve()
     timings_file = args.timings.resolve() if args.timings else None

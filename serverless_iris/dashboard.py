@@ -3,7 +3,7 @@
 The training and batch-inference notebooks import this module; the feature notebook does not. Its
 heavy imports (matplotlib, pandas) are at the top on purpose: the
 runner warms a notebook's kernel by importing what the notebook imports at top level, so these
-modules are loaded ahead of the notebook's turn (see ``serverless_iris.runner.execute``).
+modules are loaded ahead of the notebook's turn (see ``serverless_iris.runner.kernels``).
 """
 
 from __future__ import annotations

@@ -11,18 +11,18 @@ import datetime as dt
 import json
 import os
 import subprocess
+from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from serverless_iris.paths import REPO_ROOT
+from serverless_iris.paths import REPO_ROOT, RUN_ID_ENV
 
 if TYPE_CHECKING:
     import pandas as pd
 
 PROVENANCE_FILE = "provenance.json"
-RUN_ID_ENV = "IRIS_RUN_ID"
-PACKAGES = ("pandas", "scikit-learn", "numpy", "hopsworks", "duckdb")
+PACKAGES = ("pandas", "scikit-learn", "numpy", "hopsworks", "duckdb")  # the packages that shape a model
 
 
 def run_id() -> str | None:
@@ -42,10 +42,10 @@ def git_commit(repo: Path = REPO_ROOT) -> str | None:
     return commit if done.returncode == 0 and commit else None
 
 
-def package_versions() -> dict[str, str | None]:
-    """Installed versions of the packages that shape a model (None when one is not installed)."""
+def package_versions(names: Iterable[str] = PACKAGES) -> dict[str, str | None]:
+    """Installed versions of the packages ``names`` (None when one is not installed)."""
     versions: dict[str, str | None] = {}
-    for name in PACKAGES:
+    for name in names:
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:

@@ -4,7 +4,7 @@
 ``HOPSWORKS_PORT=9`` (the discard port: the connection is refused at once, no network is needed), so the
 SDK's login fails in the feature notebook. The run must stop with a clear message, and the key must be
 in no file the run wrote and nowhere on the console. A local-backend run with a key set is covered by
-tests/test_runner.py.
+tests/runner/test_runner.py.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Not in the default run (pytest's addopts exclude the ``soak`` marker). Run it wi
 
     python -m pytest -m soak tests/test_soak.py   # 30-45 minutes on 2 cores (15-25 s a daily run)
 
-(``python -m pytest -m soak`` also runs the 50-kill chaos loop of tests/test_crashes.py.)
+(``python -m pytest -m soak`` also runs the 50-kill chaos loop of tests/runner/test_crashes.py.)
 
 ``IRIS_SOAK_RUNS=12 IRIS_SOAK_KEEP=5 python -m pytest -m soak tests/test_soak.py`` runs fewer daily runs
 (at least 10) and keeps fewer, to try the test itself; the checks scale with both. After the last run:
@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_runner import _workspace
+from support import make_workspace
 
 from serverless_iris.embedded.project import LocalProject
 from serverless_iris.flowers import FEATURES
@@ -58,7 +58,7 @@ def test_a_hundred_daily_runs_keep_the_store_exact_the_archive_bounded_and_the_p
     tmp_path: Path,
 ) -> None:
     assert RUNS >= 10, "IRIS_SOAK_RUNS: at least 10 runs, or the early and late windows mean nothing"
-    space = _workspace(tmp_path)
+    space = make_workspace(tmp_path)
     full = space.run("-q", "--keep", str(KEEP))
     assert full.returncode == 0, full.stdout + full.stderr
     # the size is compared from a run after the archive first held KEEP daily runs (the 40th of 100)

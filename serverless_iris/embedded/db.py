@@ -14,13 +14,12 @@ from pathlib import Path
 
 import duckdb
 
-from serverless_iris.paths import LOCK_TIMEOUT_ENV, lock_timeout
+from serverless_iris.errors import StoreBusyError
+from serverless_iris.paths import LOCK_TIMEOUT_ENV, STORE_ENV, lock_timeout
+
+__all__ = ["DB_FILE", "StoreBusyError", "connect", "db_path", "transaction"]
 
 DB_FILE = "feature_store.duckdb"
-
-
-class StoreBusyError(RuntimeError):
-    """Another process held the store for longer than the lock timeout."""
 
 
 def db_path(store: Path) -> Path:
@@ -45,7 +44,7 @@ def connect(store: Path, timeout: float | None = None) -> Iterator[duckdb.DuckDB
             if time.monotonic() >= deadline:
                 raise StoreBusyError(
                     f"another run holds the store {path} (waited {wait:g} s). Wait for it to finish, "
-                    f"raise {LOCK_TIMEOUT_ENV}, or point IRIS_STORE at another folder."
+                    f"raise {LOCK_TIMEOUT_ENV}, or point {STORE_ENV} at another folder."
                 ) from None
             time.sleep(delay)
             delay = min(delay * 2, 0.5)

@@ -16,6 +16,7 @@ import pandas as pd
 from serverless_iris.embedded import db
 from serverless_iris.embedded.feature import Feature, Filter, Logic
 from serverless_iris.embedded.query import Query
+from serverless_iris.embedded.sdk_gaps import missing_sdk_attribute
 from serverless_iris.embedded.util import (
     _DUCKDB_TO_OFFLINE,
     _EVENT_TIME_TYPES,
@@ -34,9 +35,10 @@ from serverless_iris.embedded.util import (
     _save_spec,
     _table,
 )
+from serverless_iris.embedded.validation import ExpectationSuiteMixin
 
 
-class FeatureGroup:
+class FeatureGroup(ExpectationSuiteMixin):
     """A versioned table of features (``hsfs.feature_group.FeatureGroup``).
 
     The metadata is saved by the first ``insert``, which also fixes the schema, as in the SDK
@@ -139,14 +141,11 @@ class FeatureGroup:
         raise KeyError(f"'FeatureGroup' object has no feature called '{name}'.")
 
     def __getattr__(self, name: str) -> Feature:
-        """``fg.sepal_length`` is the feature of that name, as in hsfs."""
+        """``fg.sepal_length`` is the feature of that name, as in hsfs; an SDK method missing here says so."""
         try:
             return self[name]
-        except KeyError as err:
-            raise AttributeError(
-                f"'FeatureGroup' object has no attribute '{name}'. If you are trying to access a "
-                "feature, fall back on using the `get_feature` method."
-            ) from err
+        except KeyError:
+            raise missing_sdk_attribute(self, name) from None
 
     # -- reading --
     def get_feature(self, name: str) -> Feature | None:
@@ -219,8 +218,9 @@ class FeatureGroup:
         write_options: dict[str, Any] | None = None,
         validation_options: dict[str, Any] | None = None,
         wait: bool = False,
-    ) -> tuple[None, None]:
-        """Write ``features`` in one transaction; returns ``(job, validation_report)`` = ``(None, None)``.
+    ) -> tuple[None, Any]:
+        """Write ``features`` in one transaction; returns ``(job, validation_report)``: no job, and the
+        report when an expectation suite is attached (a failed STRICT suite refuses the insert).
 
         ``operation="upsert"`` (the SDK default) keeps exactly one row per primary key + event time
         (+ partition key, the merge key of ``hsfs.core.delta_engine.DeltaEngine._generate_merge_query``):
@@ -242,11 +242,13 @@ class FeatureGroup:
         frame = _normalise_frame(features)
         with db.transaction(self._store) as con:
             _ensure_tables(con)
+            report = self._validate_insert(con, frame, validation_options)
             con.register("incoming", frame)
             self._save_or_check(con, _describe(con, "incoming"))
             _write(con, frame, self, overwrite, operation)
         self._saved = True
-        return None, None
+        self._save_pending_suite()
+        return None, report
 
     def _save_or_check(self, con: Any, incoming: list[tuple[str, str | None, str]]) -> None:
         """Create the group from the frame, or check the frame against the stored schema.

@@ -10,6 +10,8 @@ import pandas as pd
 
 from serverless_iris.embedded.feature import Feature, Filter, Logic, _and
 from serverless_iris.embedded.query import Query
+from serverless_iris.embedded.sdk_gaps import SdkGaps
+from serverless_iris.embedded.training_dataset import TrainingDataMixin
 from serverless_iris.embedded.util import (
     PROJECT_NAME,
     _as_dataframe_type,
@@ -19,7 +21,7 @@ from serverless_iris.embedded.util import (
 )
 
 
-class FeatureView:
+class FeatureView(TrainingDataMixin, SdkGaps):
     """A saved query plus label columns (``hsfs.feature_view.FeatureView``)."""
 
     def __init__(

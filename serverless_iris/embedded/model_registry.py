@@ -33,6 +33,8 @@ from typing import Any
 import duckdb
 
 from serverless_iris.embedded.db import connect, transaction
+from serverless_iris.embedded.model_serving import DeployMixin
+from serverless_iris.embedded.sdk_gaps import SdkGaps
 
 MODELS_DIR = "models"
 STAGING_DIR = ".staging"
@@ -95,7 +97,7 @@ class _Metadata:
     training_dataset_version: int | None
 
 
-class ModelRegistry:
+class ModelRegistry(SdkGaps):
     """The embedded counterpart of ``hsml.model_registry.ModelRegistry``."""
 
     def __init__(self, store: Path) -> None:
@@ -179,7 +181,7 @@ class _Signature:
         return Model(self._store, name, None if version is None else _checked_version(version), metadata)
 
 
-class Model:
+class Model(DeployMixin, SdkGaps):
     """The embedded counterpart of ``hsml.model.Model`` (attribute names as in hsml)."""
 
     def __init__(self, store: Path, name: str, version: int | None, metadata: _Metadata) -> None:

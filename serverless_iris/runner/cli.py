@@ -8,10 +8,27 @@ import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from serverless_iris.backend import redact
-from serverless_iris.runner import execute
+from serverless_iris.errors import StoreBusyError
+from serverless_iris.paths import NOTEBOOKS_DIR
+from serverless_iris.runner.kernels import fork_server
 from serverless_iris.runner.parameters import Parameter, ParameterError, parse_assignments
+from serverless_iris.runner.plan import (
+    PIPELINE,
+    RUNNER_PARAMETERS,
+    Plan,
+    UsageError,
+    declared_parameters,
+    notebook_paths,
+    plan,
+)
+from serverless_iris.runner.run import Result, execute, shown
+from serverless_iris.runner.startup import skip_unused_grammar
+
+if TYPE_CHECKING:
+    from serverless_iris.runner.forkserver import ForkServer
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -64,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--only",
         metavar="NAMES",
         type=_names,
-        help=f"comma-separated notebooks to run, in pipeline order: {','.join(execute.PIPELINE)}",
+        help=f"comma-separated notebooks to run, in pipeline order: {','.join(PIPELINE)}",
     )
     parser.add_argument("--backfill", action="store_true", help="force BACKFILL=True in the feature notebook")
     parser.add_argument(
@@ -85,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--notebooks",
         metavar="DIR",
         type=Path,
-        default=execute.NOTEBOOKS_DIR,
+        default=NOTEBOOKS_DIR,
         help="folder holding the pipeline notebooks (default: the repository's notebooks/)",
     )
     parser.add_argument(
@@ -101,17 +118,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(args_list)  # exits 2 on a usage error
     _quiet_libraries()
-    execute.skip_unused_grammar()
+    skip_unused_grammar()
     if args.list:
         try:
-            names = args.only or list(execute.PIPELINE)
-            print(_listing(execute.declared_parameters(execute.notebook_paths(names, args.notebooks))))
-        except (execute.UsageError, ParameterError) as exc:
+            names = args.only or list(PIPELINE)
+            print(_listing(declared_parameters(notebook_paths(names, args.notebooks))))
+        except (UsageError, ParameterError) as exc:
             return _usage_error(str(exc))
         except KeyboardInterrupt:
             return EXIT_INTERRUPTED
         return EXIT_OK
-    forks = execute.fork_server(args.notebooks, (args.only or list(execute.PIPELINE))[0])  # imports meanwhile
+    forks = fork_server(args.notebooks, (args.only or list(PIPELINE))[0])  # imports meanwhile
     try:
         return _run(args, args_list, forks)
     finally:
@@ -119,17 +136,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             forks.close()
 
 
-def _run(args: argparse.Namespace, args_list: list[str], forks: execute.ForkServer | None) -> int:
+def _run(args: argparse.Namespace, args_list: list[str], forks: ForkServer | None) -> int:
     try:
-        plan = _plan(args)
-    except (execute.UsageError, ParameterError) as exc:
+        checked = _plan(args)
+    except (UsageError, ParameterError) as exc:
         return _usage_error(str(exc))
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     progress_bar = not args.quiet and sys.stderr.isatty()
     try:
-        result = execute.execute(
-            plan,
+        result = execute(
+            checked,
             args.outputs,
             keep=args.keep,
             timeout=args.timeout,
@@ -138,7 +155,7 @@ def _run(args: argparse.Namespace, args_list: list[str], forks: execute.ForkServ
             echo=None if args.quiet else _echo,
             forks=forks,
         )
-    except execute.StoreBusyError as exc:
+    except StoreBusyError as exc:
         print(f"runner.py: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
@@ -150,26 +167,26 @@ def _run(args: argparse.Namespace, args_list: list[str], forks: execute.ForkServ
     return EXIT_OK if result.succeeded else EXIT_FAILED
 
 
-def _plan(args: argparse.Namespace) -> execute.Plan:
+def _plan(args: argparse.Namespace) -> Plan:
     assignments = parse_assignments(args.parameters)
     mode = "daily" if args.daily else "only" if args.only else "full"
     if args.backfill:
         if args.daily:
-            raise execute.UsageError("--backfill contradicts --daily (which adds new flowers)")
+            raise UsageError("--backfill contradicts --daily (which adds new flowers)")
         if args.only and "feature" not in args.only:
-            raise execute.UsageError("--backfill needs the feature notebook (--only feature,...)")
+            raise UsageError("--backfill needs the feature notebook (--only feature,...)")
         if "BACKFILL" in assignments:
-            raise execute.UsageError("use --backfill or -p BACKFILL=..., not both")
+            raise UsageError("use --backfill or -p BACKFILL=..., not both")
         assignments["BACKFILL"] = "True"
-    return execute.plan(mode, args.only or (), assignments, args.notebooks)
+    return plan(mode, args.only or (), assignments, args.notebooks)
 
 
 def _names(text: str) -> list[str]:
     names = [name.strip() for name in text.split(",") if name.strip()]
-    unknown = [name for name in names if name not in execute.PIPELINE]
+    unknown = [name for name in names if name not in PIPELINE]
     if unknown or not names:
         raise argparse.ArgumentTypeError(
-            f"unknown notebook {', '.join(unknown) or repr(text)}; choose from {','.join(execute.PIPELINE)}"
+            f"unknown notebook {', '.join(unknown) or repr(text)}; choose from {','.join(PIPELINE)}"
         )
     return names
 
@@ -203,11 +220,11 @@ def _echo(line: str) -> None:
 def _listing(declared: dict[str, dict[str, Parameter]]) -> str:
     lines = []
     for name, parameters in declared.items():
-        lines.append(f"{name}: {execute.PIPELINE[name]}")
+        lines.append(f"{name}: {PIPELINE[name]}")
         width = max((len(p) for p in parameters), default=0)
         dwidth = max((len(p.default) for p in parameters.values()), default=0)
         for parameter in parameters.values():
-            note = " (set by the runner)" if parameter.name in execute.RUNNER_PARAMETERS else ""
+            note = " (set by the runner)" if parameter.name in RUNNER_PARAMETERS else ""
             lines.append(
                 f"  {parameter.name:<{width}}  {parameter.default:<{dwidth}}  {parameter.help}{note}"
             )
@@ -216,13 +233,13 @@ def _listing(declared: dict[str, dict[str, Parameter]]) -> str:
     return "\n".join(lines)
 
 
-def _summary(result: execute.Result) -> str:
+def _summary(result: Result) -> str:
     """A table of the notebooks, what failed and where, and where the reports are."""
     record = result.record
     rows = [("notebook", "status", "time", "report")]
     for entry in record["notebooks"]:
         took = f"{entry['duration_s']:.1f} s" if entry["duration_s"] is not None else "-"
-        report = execute.shown(result.folder / entry["report"]) if entry["report"] else "-"
+        report = shown(result.folder / entry["report"]) if entry["report"] else "-"
         rows.append((entry["name"], entry["status"], took, report))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     lines = [""] + [f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:>{widths[2]}}  {d}" for a, b, c, d in rows]
@@ -234,8 +251,8 @@ def _summary(result: execute.Result) -> str:
             cell = f" at cell In [{error['cell']}]" if error["cell"] is not None else ""
             lines.append(f"FAILED {entry['name']} ({entry['notebook']}){cell}: {error['message']}")
             if entry["report"]:
-                lines.append(f"  report: {execute.shown(result.folder / entry['report'])}")
+                lines.append(f"  report: {shown(result.folder / entry['report'])}")
     lines += [f"problem: {problem}" for problem in result.problems]
-    index = f"; index: {execute.shown(result.index)}" if result.index else ""
+    index = f"; index: {shown(result.index)}" if result.index else ""
     lines.append(f"run {record['id']} {record['status']} in {record['duration_s']:.1f} s{index}")
     return redact("\n".join(lines))

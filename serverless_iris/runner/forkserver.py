@@ -37,6 +37,9 @@ from typing import Any, TextIO
 
 from jupyter_client.provisioning import LocalProvisioner
 
+from serverless_iris.paths import FORK_KERNELS_ENV
+from serverless_iris.runner.startup import skip_unused_grammar
+
 LAUNCHER = ["-m", "ipykernel_launcher"]  # what a kernel spec for this Python runs after the interpreter
 MATPLOTLIB_INLINE = "module://matplotlib_inline.backend_inline"  # ipykernel sets it; matplotlib reads it
 START_TIMEOUT_S = 120  # a kernel's pid is waited for this long (it waits for its modules to load)
@@ -44,7 +47,7 @@ START_TIMEOUT_S = 120  # a kernel's pid is waited for this long (it waits for it
 
 def available() -> bool:
     """Whether kernels are forked: Linux only (macOS frameworks are not safe to use after fork)."""
-    return sys.platform == "linux" and os.environ.get("IRIS_FORK_KERNELS", "1") != "0"
+    return sys.platform == "linux" and os.environ.get(FORK_KERNELS_ENV, "1") != "0"
 
 
 # --- the runner's side -------------------------------------------------------------------------------
@@ -224,8 +227,7 @@ def serve(preload: list[str]) -> None:
     protocol = os.fdopen(os.dup(1), "w")  # what imported modules print must not reach the runner
     os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
     os.environ.setdefault("MPLBACKEND", MATPLOTLIB_INLINE)
-    if "jsonschema" not in sys.modules:  # as the kernels' warm-up does: no IRI grammar nobody checks
-        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[assignment]
+    skip_unused_grammar()
     here = sys.path[0]  # the folder python -m put first; a kernel gets its own working folder instead
     importlib.import_module("ipykernel.kernelapp")
     queue: deque[dict[str, Any]] = deque()

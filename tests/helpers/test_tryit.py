@@ -15,7 +15,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.neighbors import KNeighborsClassifier
 
 from serverless_iris.flowers import FEATURES, VARIETIES
-from serverless_iris.runner.tryit_page import try_it_html
+from serverless_iris.runner.site import try_it_html
 from serverless_iris.tryit import export_knn
 
 COLOURS = {"Setosa": (120, 90, 200), "Versicolor": (60, 120, 220), "Virginica": (200, 60, 140)}

@@ -32,9 +32,8 @@ from pathlib import Path
 
 import joblib
 import pandas as pd
-import pytest
 from bs4 import BeautifulSoup
-from test_runner import FIXTURES, REPO, Workspace, _gone, _workspace
+from support import FIXTURES, REPO, Workspace, gone, make_workspace
 
 from serverless_iris.contract import read_iris_csv
 from serverless_iris.embedded.feature_store import FeatureStore
@@ -249,11 +248,6 @@ def test_a_runner_killed_while_writing_reports_leaves_only_complete_files(worksp
     assert interrupted >= 3, f"only {interrupted} of {len(killed)} kills landed before the run ended"
 
 
-@pytest.fixture
-def workspace(tmp_path: Path) -> Workspace:
-    return _workspace(tmp_path)
-
-
 # --- chaos: --daily killed at random moments ---------------------------------------------------------
 
 DAILY = ("--daily", "-q", "-p", f"N_FLOWERS={N_FLOWERS}", "--timeout", "300", "--keep", "1000")
@@ -273,10 +267,10 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _wait_gone(pids: list[int], why: str) -> None:
+def _waitgone(pids: list[int], why: str) -> None:
     deadline = time.monotonic() + ORPHAN_WAIT_S
-    while any(not _gone(pid) for pid in pids):
-        left = [pid for pid in pids if not _gone(pid)]
+    while any(not gone(pid) for pid in pids):
+        left = [pid for pid in pids if not gone(pid)]
         assert time.monotonic() < deadline, (
             f"orphans {left} still run {ORPHAN_WAIT_S} s after the runner {why}"
         )
@@ -322,7 +316,7 @@ def test_daily_runs_killed_at_random_moments(tmp_path: Path) -> None:
     seed = int(os.environ.get("IRIS_CHAOS_SEED") or random.randrange(2**32))
     print(f"chaos seed {seed} (IRIS_CHAOS_SEED={seed} replays these kill moments)")
     rng = random.Random(seed)
-    space = _workspace(tmp_path, IRIS_LOCK_TIMEOUT="120")
+    space = make_workspace(tmp_path, IRIS_LOCK_TIMEOUT="120")
     full = space.run("-q")
     assert full.returncode == 0, full.stdout + full.stderr
     first = space.run(*DAILY)
@@ -347,7 +341,7 @@ def test_daily_runs_killed_at_random_moments(tmp_path: Path) -> None:
         stdout, stderr = runner.communicate()
         why = f"(seed {seed}, kill {k}/{kills} at {delay:.2f} s of a {typical:.1f} s run)"
         assert finished in (None, 0), f"the run failed before the kill {why}: {stdout}{stderr}"
-        _wait_gone(children, why)
+        _waitgone(children, why)
         new = _run_folders(space.outputs) - before
         assert len(new) <= 1, why
         killed.update(dict.fromkeys(new, why))

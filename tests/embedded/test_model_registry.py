@@ -24,8 +24,8 @@ from serverless_iris.embedded.model_registry import (
     ModelRegistryException,
     VersionWarning,
 )
+from serverless_iris.paths import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 CHILD_ENV = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
 
 

@@ -28,8 +28,8 @@ from serverless_iris.contract import LIMITS_CM, IrisDataError
 from serverless_iris.embedded import db
 from serverless_iris.embedded.feature_store import FeatureStoreException
 from serverless_iris.flowers import FEATURES, VARIETIES
+from serverless_iris.paths import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO_ROOT / "notebooks" / "iris-feature-pipeline.ipynb"
 COLUMNS = (*FEATURES, "variety", "event_time")
 IRIS = pd.read_csv(REPO_ROOT / "assets" / "iris.csv")

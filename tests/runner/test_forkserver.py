@@ -16,9 +16,9 @@ from pathlib import Path
 
 import psutil
 import pytest
+from support import FIXTURES, REPO
 
-REPO = Path(__file__).resolve().parents[1]
-WHOAMI = REPO / "tests" / "fixtures" / "whoami"
+WHOAMI = FIXTURES / "whoami"
 OWN_NAMES = [
     "In",
     "Out",

@@ -19,10 +19,11 @@ import nbformat
 import pandas as pd
 import pytest
 from browser import chromium_page
-from test_runner import NOTEBOOKS, Workspace, _workspace
+from support import Workspace, make_workspace
 
 from serverless_iris.embedded.project import LocalProject
 from serverless_iris.flowers import newest_first, utc
+from serverless_iris.runner.plan import PIPELINE
 
 pytestmark = pytest.mark.browser
 
@@ -73,7 +74,7 @@ def _insert_mislabelled_flowers(store: Path) -> None:
 
 @pytest.fixture(scope="module")
 def monitored(tmp_path_factory: pytest.TempPathFactory) -> Monitored:
-    space = _workspace(tmp_path_factory.mktemp("monitoring"))
+    space = make_workspace(tmp_path_factory.mktemp("monitoring"))
     versions: dict[str, list[int]] = {}
     counts: dict[str, int] = {}
     dashboards: dict[str, dict] = {}
@@ -153,8 +154,8 @@ def test_daily_retrains_when_the_alert_is_raised_and_says_why(monitored: Monitor
     # each inference has its own executed notebook and reports
     folder = monitored.workspace.outputs / "runs" / record["id"]
     first, second = record["notebooks"][1], record["notebooks"][3]
-    assert first["executed"] == NOTEBOOKS["inference"]
-    assert second["executed"] == NOTEBOOKS["inference"].replace(".ipynb", "-2.ipynb")
+    assert first["executed"] == PIPELINE["inference"]
+    assert second["executed"] == PIPELINE["inference"].replace(".ipynb", "-2.ipynb")
     for entry in record["notebooks"]:
         for key in ("executed", "report", "results_report"):
             assert (folder / entry[key]).is_file(), entry[key]
@@ -185,7 +186,7 @@ def test_the_dashboard_shows_the_new_model_and_its_training_run(monitored: Monit
         assert row.locator(".nb b").all_inner_texts() == ["feature", "inference", "training", "inference"]
         page.click("#training-report-link")
         page.wait_for_load_state("load")
-        report = outputs / "runs" / record["id"] / NOTEBOOKS["training"].replace(".ipynb", ".html")
+        report = outputs / "runs" / record["id"] / PIPELINE["training"].replace(".ipynb", ".html")
         assert page.url == report.resolve().as_uri()
         assert page.locator(".ir-header h1").inner_text() == "iris-training-pipeline"
         assert "registered model iris v2" in page.content()

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from support import FIXTURES
 
 from serverless_iris.runner.parameters import (
     Parameter,
@@ -14,8 +13,6 @@ from serverless_iris.runner.parameters import (
     read_parameters,
     resolve,
 )
-
-FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def _param(default: str, name: str = "X") -> Parameter:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from browser import BrowserPage, chromium_page
-from test_reports import DEAD_RUN, FAILED_RUN, OK_RUN, build_outputs, report_path
+from sample_archive import DEAD_RUN, FAILED_RUN, OK_RUN, build_outputs, report_path
 
 pytestmark = pytest.mark.browser
 

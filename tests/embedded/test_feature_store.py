@@ -404,8 +404,8 @@ def test_bad_view_definitions_are_refused(fs: FeatureStore) -> None:
 
 
 def test_sdk_parameters_without_an_embedded_meaning_are_refused(fs: FeatureStore) -> None:
-    with pytest.raises(NotImplementedError, match="expectation_suite"):
-        fs.get_or_create_feature_group("iris", 1, expectation_suite={"rules": []})
+    with pytest.raises(NotImplementedError, match="embedding_index"):
+        fs.get_or_create_feature_group("iris", 1, embedding_index={"index": "knn"})
     fg = iris_group(fs)
     fg.insert(flowers(3))
     with pytest.raises(NotImplementedError, match="online"):

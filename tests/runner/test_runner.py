@@ -7,7 +7,6 @@ after it) is shared by several tests; failure modes use the small notebooks in `
 from __future__ import annotations
 
 import json
-import os
 import re
 import secrets
 import signal
@@ -21,57 +20,11 @@ from urllib.parse import unquote, urlsplit
 
 import nbformat
 import pytest
+from support import FIXTURES, REPO, Workspace, gone, make_workspace
 
-REPO = Path(__file__).resolve().parents[1]
-FIXTURES = Path(__file__).parent / "fixtures"
+from serverless_iris.runner.plan import PIPELINE
+
 RUN_ID = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{6}$")
-NOTEBOOKS = {
-    "feature": "iris-feature-pipeline.ipynb",
-    "training": "iris-training-pipeline.ipynb",
-    "inference": "iris-batch-inference-pipeline.ipynb",
-}
-
-
-@dataclass
-class Workspace:
-    store: Path
-    outputs: Path
-    env: dict[str, str]
-
-    def run(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, str(REPO / "runner.py"), "--outputs", str(self.outputs), *args],
-            cwd=self.outputs.parent,
-            env={**self.env, **(env or {})},
-            capture_output=True,
-            text=True,
-            timeout=900,
-        )
-
-    def start(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-        return subprocess.Popen(
-            [sys.executable, str(REPO / "runner.py"), "--outputs", str(self.outputs), *args],
-            cwd=self.outputs.parent,
-            env={**self.env, **(env or {})},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-
-    def runs(self) -> list[dict]:
-        """Every run.json, oldest first."""
-        return [json.loads(p.read_text()) for p in sorted(self.outputs.glob("runs/*/run.json"))]
-
-
-def _workspace(root: Path, **env: str) -> Workspace:
-    base = {k: v for k, v in os.environ.items() if k != "HOPSWORKS_API_KEY"}
-    base.update(IRIS_BACKEND="local", IRIS_STORE=str(root / "store"), **env)
-    return Workspace(root / "store", root / "outputs", base)
-
-
-@pytest.fixture
-def workspace(tmp_path: Path) -> Workspace:
-    return _workspace(tmp_path)
 
 
 @dataclass
@@ -86,7 +39,7 @@ class FullRun:
 def full_run(tmp_path_factory: pytest.TempPathFactory) -> FullRun:
     """``python runner.py`` then ``--daily`` on a new store, with a Hopsworks key set that must not leak."""
     key = secrets.token_hex(24)
-    space = _workspace(tmp_path_factory.mktemp("full"), HOPSWORKS_API_KEY=key)
+    space = make_workspace(tmp_path_factory.mktemp("full"), HOPSWORKS_API_KEY=key)
     full = space.run()
     daily = space.run("--daily")
     return FullRun(space, key, full, daily)
@@ -107,9 +60,9 @@ def test_a_full_run_archives_every_notebook_with_its_reports(full_run: FullRun) 
     assert record["started"] <= record["ended"] and record["duration_s"] > 0
     assert record["git_commit"] is None or re.fullmatch(r"[0-9a-f]{40}", record["git_commit"])
     assert {"python", "papermill", "nbconvert", "pandas", "scikit-learn"} <= set(record["packages"])
-    assert [n["name"] for n in record["notebooks"]] == list(NOTEBOOKS)
+    assert [n["name"] for n in record["notebooks"]] == list(PIPELINE)
     for entry in record["notebooks"]:
-        assert entry["notebook"] == NOTEBOOKS[entry["name"]]
+        assert entry["notebook"] == PIPELINE[entry["name"]]
         assert entry["status"] == "succeeded" and entry["error"] is None and entry["duration_s"] > 0
         for key in ("executed", "report", "results_report"):
             assert (folder / entry[key]).is_file(), entry[key]
@@ -180,7 +133,7 @@ def test_each_notebook_gets_a_fresh_warm_kernel_with_its_parameters(workspace: W
     (record,) = workspace.runs()
     expected = {"N_FLOWERS": 3, "RATIO": 1.0, "LABEL": "x y", "BACKFILL": True}
     assert record["parameters"] == expected
-    for name in NOTEBOOKS:
+    for name in PIPELINE:
         seen = json.loads((workspace.outputs / "dashboard" / f"{name}.json").read_text())
         assert seen["parameters"] == expected
         assert seen["run_id"] == record["id"]
@@ -265,14 +218,6 @@ def _wait_for(path: Path, process: subprocess.Popen[str], seconds: float = 120) 
     return path.read_text()
 
 
-def _gone(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return True
-    return state == "Z"  # a zombie no longer runs
-
-
 def test_ctrl_c_stops_the_kernel_and_records_the_run_as_interrupted(
     workspace: Workspace, tmp_path: Path
 ) -> None:
@@ -289,7 +234,7 @@ def test_ctrl_c_stops_the_kernel_and_records_the_run_as_interrupted(
     (entry,) = record["notebooks"]
     _assert_failure_marked(workspace.outputs / "runs" / record["id"], entry, "interrupted")
     assert entry["error"]["message"] == "interrupted (SIGINT)"
-    assert _gone(kernel)
+    assert gone(kernel)
     assert (workspace.outputs / "index.html").is_file()
 
 
@@ -353,7 +298,7 @@ def test_bad_usage_exits_2_and_writes_nothing(workspace: Workspace, args: list[s
 def test_list_shows_notebooks_parameters_defaults_and_documentation(workspace: Workspace) -> None:
     done = workspace.run("--list")
     assert done.returncode == 0, done.stderr
-    for name, notebook in NOTEBOOKS.items():
+    for name, notebook in PIPELINE.items():
         assert f"{name}: {notebook}" in done.stdout
     assert re.search(r"^  N_NEIGHBORS +2 +\S", done.stdout, re.M)
     assert re.search(r"^  BACKFILL +None +None: automatic", done.stdout, re.M)

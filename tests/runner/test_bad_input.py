@@ -26,8 +26,8 @@ import pandas as pd
 import pytest
 
 from serverless_iris.embedded.project import LocalProject
+from serverless_iris.paths import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 IRIS_CSV = REPO_ROOT / "assets" / "iris.csv"
 UNREACHABLE_URL = "http://127.0.0.1:9/iris.csv"  # loopback port 9 (discard): connection refused, no network
 PARALLEL_RUNS = 3

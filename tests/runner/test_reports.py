@@ -1,279 +1,41 @@
 """Reports of executed notebooks and ``outputs/index.html``: offline, complete, linked, written atomically.
 
-The inputs are built here: two small notebooks executed by papermill (one succeeds with a plot and a
-parameters cell, one raises), hand-written run.json files and a dashboard folder of Pillow pictures.
-``build_outputs`` is shared with the browser tests (tests/test_index_browser.py).
+The inputs are the sample archive of ``tests/sample_archive.py``: two small notebooks executed by
+papermill, hand-written run.json files and a dashboard folder of Pillow pictures.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
 import nbformat
-import papermill
 import pytest
-from bs4 import BeautifulSoup
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
-from PIL import Image
-
-from serverless_iris import flowers
-from serverless_iris.runner import reports
-
-OK_RUN = "20261125T093000Z-aaaaaa"
-FAILED_RUN = "20261126T093000Z-bbbbbb"
-DEAD_RUN = "20261127T093000Z-cccccc"
-NOTEBOOK_FILES = {
-    "feature": "iris-feature-pipeline",
-    "training": "iris-training-pipeline",
-    "inference": "iris-batch-inference-pipeline",
-}
-# Any src/href (or kin) that makes the browser fetch from another host; <a href> is a link, not a fetch.
-EXTERNAL_FETCH = re.compile(
-    r"""<(?!a[\s>])[a-z][^<>]*\s(?:src|href|srcset|poster|data|action)\s*=\s*["']?\s*(?:https?:)?//""",
-    re.I,
-)
-PICTURES = ("latest_iris.png", "actual_iris.png", "df_recent.png", "confusion_matrix.png", "accuracy.png")
-
-
-def _notebook(*cells: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    nb = new_notebook(cells=list(cells))
-    nb.metadata["kernelspec"] = {"name": "python3", "language": "python", "display_name": "Python 3"}
-    return nb
-
-
-def _parameters_cell() -> nbformat.NotebookNode:
-    return new_code_cell(
-        'N_FLOWERS = 3  # how many flowers to draw\nNAME = "iris"\nSEED = None',
-        metadata={"tags": ["parameters"]},
-    )
-
-
-OK_NOTEBOOK = _notebook(
-    new_markdown_cell("# A small pipeline\nIt draws a plot."),
-    _parameters_cell(),
-    new_code_cell("import matplotlib.pyplot as plt\nvalues = list(range(N_FLOWERS))"),
-    new_code_cell("plt.plot(values, marker='o')\nplt.title(NAME)\nplt.show()"),
-    new_code_cell(
-        "from IPython.display import HTML\n"
-        'HTML(\'<img alt="remote" src="https://example.invalid/logo.png">'
-        ' <a href="https://example.invalid/docs">docs</a>\')'
-    ),
-    new_code_cell("print('drew', len(values), 'flowers')"),
-)
-FAILING_NOTEBOOK = _notebook(
-    _parameters_cell(),
-    new_code_cell("total = N_FLOWERS * 2\nprint(total)"),
-    new_code_cell("raise ValueError('boom: the flowers wilted')"),
-    new_code_cell("print('never runs')"),
+from nbformat.v4 import new_code_cell
+from sample_archive import (
+    DEAD_RUN,
+    EXTERNAL_FETCH,
+    FAILED_RUN,
+    OK_RUN,
+    PICTURES,
+    build_outputs,
+    dead_pid,
+    flower_assets,
+    local_targets,
+    notebook,
+    notebook_entry,
+    report_path,
+    soup,
+    write_dashboard,
+    write_run,
 )
 
-
-def _execute(nb: nbformat.NotebookNode, path: Path, parameters: dict) -> None:
-    source = path.with_suffix(".source.ipynb")
-    nbformat.write(nb, source)
-    try:
-        papermill.execute_notebook(
-            source, path, parameters=parameters, progress_bar=False, log_output=False, kernel_name="python3"
-        )
-    except papermill.PapermillExecutionError:
-        pass
-    finally:
-        source.unlink()
-
-
-def _notebook_entry(name: str, status: str, duration: float | None, error: dict | None = None) -> dict:
-    stem = NOTEBOOK_FILES[name]
-    written = status in ("succeeded", "failed")
-    return {
-        "name": name,
-        "notebook": f"{stem}.ipynb",
-        "status": status,
-        "duration_s": duration,
-        "executed": f"{stem}.ipynb" if written else None,
-        "report": f"{stem}.html" if written else None,
-        "results_report": f"{stem}.results.html" if written else None,
-        "error": error,
-    }
-
-
-def write_run(outputs: Path, run_id: str, status: str, mode: str, notebooks: list[dict], **extra) -> Path:
-    """A run.json as the runner writes it (DESIGN.md), under ``outputs/runs/<id>/``."""
-    folder = outputs / "runs" / run_id
-    folder.mkdir(parents=True, exist_ok=True)
-    started = datetime.strptime(run_id[:16], "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
-    run = {
-        "id": run_id,
-        "status": status,
-        "mode": mode,
-        "argv": ["runner.py", f"--{mode}"],
-        "parameters": {},
-        "backend": "local",
-        "started": started.isoformat(),
-        "ended": None,
-        "duration_s": None,
-        "pid": 1,
-        "host": "ci-host",
-        "git_commit": "0123456789abcdef",
-        "packages": {"papermill": "2.7.0", "nbconvert": "7.17.0"},
-        "retrained": None,
-        "notebooks": notebooks,
-        **extra,
-    }
-    (folder / "run.json").write_text(json.dumps(run))
-    return folder
-
-
-def dead_pid() -> int:
-    """The pid of a process that has exited (and been reaped)."""
-    child = subprocess.Popen([sys.executable, "-c", "pass"])
-    child.wait()
-    return child.pid
-
-
-def write_dashboard(outputs: Path, *, below: bool, training_run: str | None = OK_RUN) -> Path:
-    """The inference notebook's dashboard folder: pictures (Pillow) and dashboard.json."""
-    folder = outputs / "dashboard"
-    folder.mkdir(parents=True, exist_ok=True)
-    for i, name in enumerate(PICTURES):
-        Image.new("RGB", (160 + 40 * i, 120), (90 + 30 * i, 70, 200)).save(folder / name)
-    recent = [
-        {
-            "event_time": f"2026-11-{27 - i:02d}T09:30:00+00:00",
-            "predicted": "Setosa",
-            "label": "Setosa" if i % 3 else "Virginica",
-            "model_version": 1,
-        }
-        for i in range(12)
-    ]
-    dashboard = {
-        "generated_at": "2026-11-27T09:31:00+00:00",
-        "model": {
-            "name": "iris",
-            "version": 1,
-            "metrics": {"accuracy": 0.9667, "f1_macro": 0.9664},
-            "created": "2026-11-25T09:30:20+00:00",
-            "training_run": training_run,
-        },
-        "today": {
-            "event_time": "2026-11-27T09:30:00+00:00",
-            "predicted": "Setosa",
-            "actual": "Virginica",
-            "features": {"sepal_length": 6.3, "sepal_width": 2.8, "petal_length": 5.1, "petal_width": 1.5},
-        },
-        "recent": recent,
-        "history_accuracy": 0.667,
-        "n_predictions": 12,
-        "rolling_accuracy": {"7": 0.5714 if below else 0.857, "30": 0.667},
-        "variety_counts": {
-            "Setosa": {"predicted": 12, "actual": 8},
-            "Versicolor": {"predicted": 0, "actual": 0},
-            "Virginica": {"predicted": 0, "actual": 4},
-        },
-        "alert": {
-            "threshold": 0.8,
-            "below": below,
-            "message": "Rolling accuracy 57.1% over the last 7 predictions is below 80.0%."
-            if below
-            else None,
-        },
-    }
-    (folder / "dashboard.json").write_text(json.dumps(dashboard))
-    return folder
-
-
-def write_knn_model(outputs: Path) -> None:
-    """``knn_model.json`` as the inference notebook exports it (H5's ``export_knn``)."""
-    from sklearn.neighbors import KNeighborsClassifier
-
-    from serverless_iris.tryit import export_knn
-
-    iris = flowers.load_iris_frame()
-    model = KNeighborsClassifier(n_neighbors=3).fit(iris[list(flowers.FEATURES)], iris["variety"])
-    (outputs / "dashboard" / "knn_model.json").write_text(json.dumps(export_knn(model)))
-
-
-def flower_assets(folder: Path) -> Path:
-    """Stand-ins for ``assets/<Variety>.png``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for i, variety in enumerate(flowers.VARIETIES):
-        Image.new("RGB", (64, 64), (80 * i, 120, 200)).save(folder / f"{variety}.png")
-    return folder
-
-
-def build_outputs(root: Path) -> Path:
-    """An outputs folder with three runs (succeeded, failed, killed) whose reports come from notebooks
-    papermill really executed, plus a dashboard with the Try-it model; index.html written."""
-    outputs = root / "outputs"
-    scratch = root / "executed"
-    scratch.mkdir(parents=True)
-    _execute(OK_NOTEBOOK, scratch / "ok.ipynb", {"N_FLOWERS": 5})
-    _execute(FAILING_NOTEBOOK, scratch / "failing.ipynb", {"N_FLOWERS": 4})
-    runs = {
-        OK_RUN: (
-            "succeeded",
-            "full",
-            {},
-            [
-                ("feature", "ok", "succeeded"),
-                ("training", "ok", "succeeded"),
-                ("inference", "ok", "succeeded"),
-            ],
-        ),
-        FAILED_RUN: (
-            "failed",
-            "daily",
-            {"N_FLOWERS": 4},
-            [("feature", "ok", "succeeded"), ("inference", "failing", "failed")],
-        ),
-    }
-    for run_id, (status, mode, parameters, notebooks) in runs.items():
-        entries = []
-        for name, _, nb_status in notebooks:
-            error = {"kind": "error", "cell": 4, "message": "ValueError: boom"}
-            entries.append(_notebook_entry(name, nb_status, 1.5, error if nb_status == "failed" else None))
-        folder = write_run(outputs, run_id, status, mode, entries, parameters=parameters, duration_s=4.5)
-        for entry, (_, source, _) in zip(entries, notebooks, strict=True):
-            executed = folder / entry["executed"]
-            executed.write_bytes((scratch / f"{source}.ipynb").read_bytes())
-            reports.write_report(executed, folder / entry["report"])
-    write_run(
-        outputs,
-        DEAD_RUN,
-        "running",
-        "daily",
-        [_notebook_entry("feature", "running", None), _notebook_entry("inference", "pending", None)],
-        pid=dead_pid(),
-        host=socket.gethostname(),
-    )
-    write_dashboard(outputs, below=True)
-    write_knn_model(outputs)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(flowers, "ASSETS_DIR", flower_assets(root / "assets"))
-        reports.write_index(outputs)
-    return outputs
-
-
-def report_path(outputs: Path, run_id: str, name: str, results: bool = False) -> Path:
-    return outputs / "runs" / run_id / f"{NOTEBOOK_FILES[name]}{'.results' if results else ''}.html"
-
-
-def soup(path: Path) -> BeautifulSoup:
-    return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
-
-
-def local_targets(page: Path) -> list[str]:
-    """Every relative href/src of ``page`` (no fragments-only links, no external links)."""
-    doc = soup(page)
-    refs = [a["href"] for a in doc.find_all(href=True)] + [i["src"] for i in doc.find_all(src=True)]
-    return [r for r in refs if not r.startswith(("#", "data:", "http:", "https:", "//"))]
+from serverless_iris import files, flowers
+from serverless_iris.runner import archive, report, site
 
 
 @pytest.fixture(scope="module")
@@ -313,7 +75,7 @@ def test_offline_disarms_fetches_but_keeps_links() -> None:
         '.x { background: url("https://cdn.example/c.png") }</style>'
         '<img src="pictures/local.png">'
     )
-    disarmed = reports.offline(page)
+    disarmed = report.offline(page)
     assert not EXTERNAL_FETCH.search(disarmed)
     assert '<a href="https://example.org/">' in disarmed and 'src="pictures/local.png"' in disarmed
     assert 'url("about:blank#https://cdn.example/c.png")' in disarmed
@@ -338,10 +100,10 @@ def test_every_executed_cell_shows_its_duration_and_the_slowest_are_marked(outpu
     badges = doc.select(".ir-cell .ir-duration")
     assert len(badges) == len(code)
     for badge, cell in zip(badges, code, strict=True):
-        assert badge.get_text(strip=True).endswith(reports.format_duration(cell.metadata.papermill.duration))
-    slowest = sorted(code, key=lambda c: -c.metadata.papermill.duration)[: reports.SLOWEST]
+        assert badge.get_text(strip=True).endswith(report.format_duration(cell.metadata.papermill.duration))
+    slowest = sorted(code, key=lambda c: -c.metadata.papermill.duration)[: report.SLOWEST]
     marked = doc.select(".ir-cell.ir-slow")
-    assert len(marked) == reports.SLOWEST
+    assert len(marked) == report.SLOWEST
     ranked = sorted(marked, key=lambda m: m.select_one(".ir-slow-rank").text)
     for element, cell in zip(ranked, slowest, strict=True):
         assert cell.source.splitlines()[0] in element.get_text()
@@ -357,8 +119,8 @@ def test_failed_report_has_a_banner_linking_to_the_highlighted_failing_cell(outp
         assert "ValueError: boom: the flowers wilted" in banner.get_text()
         assert banner.strong.text == "Cell failed at In [4]"  # after papermill's injected-parameters cell
         link = banner.find("a")
-        assert link["href"] == f"#{reports.ERROR_ANCHOR}"
-        targets = doc.find_all(id=reports.ERROR_ANCHOR)
+        assert link["href"] == f"#{report.ERROR_ANCHOR}"
+        targets = doc.find_all(id=report.ERROR_ANCHOR)
         assert len(targets) == 1, "exactly one element is the link's target"
         assert "ir-failed" in targets[0]["class"]
         assert "ValueError" in targets[0].get_text() and "This cell failed" in targets[0].get_text()
@@ -370,8 +132,8 @@ def test_failed_report_has_a_banner_linking_to_the_highlighted_failing_cell(outp
 
 @pytest.mark.parametrize("recorded_in", ["cell", "run.json"])
 def test_runner_marked_timeout_is_named(tmp_path: Path, recorded_in: str) -> None:
-    """A timeout the runner marked: an error output on the cell (as execute.py writes it), or failing
-    that, the run.json entry."""
+    """A timeout the runner marked: an error output on the cell (as ``failures.mark_failure`` writes it), or
+    failing that, the run.json entry."""
     why = "the cell did not finish within --timeout 1 s"
     error = {"kind": "timeout", "cell": 1, "message": why} if recorded_in == "run.json" else None
     folder = write_run(
@@ -379,9 +141,9 @@ def test_runner_marked_timeout_is_named(tmp_path: Path, recorded_in: str) -> Non
         FAILED_RUN,
         "failed",
         "full",
-        [_notebook_entry("inference", "failed", 2.0, error)],
+        [notebook_entry("inference", "failed", 2.0, error)],
     )
-    nb = _notebook(new_code_cell("import time\ntime.sleep(10)"))
+    nb = notebook(new_code_cell("import time\ntime.sleep(10)"))
     cell = nb.cells[0]
     cell.execution_count = 1
     cell.metadata["papermill"] = {"duration": 1.0, "exception": True, "status": "failed"}
@@ -391,11 +153,11 @@ def test_runner_marked_timeout_is_named(tmp_path: Path, recorded_in: str) -> Non
         ]
     nbformat.write(nb, folder / "iris-batch-inference-pipeline.ipynb")
     html = folder / "iris-batch-inference-pipeline.html"
-    reports.write_report(folder / "iris-batch-inference-pipeline.ipynb", html)
+    report.write_report(folder / "iris-batch-inference-pipeline.ipynb", html)
     banner = soup(html).select_one(".ir-failure")
     assert banner.strong.text == "Cell timed out at In [1]"
     assert why in banner.get_text()
-    assert soup(html).find(id=reports.ERROR_ANCHOR) is not None
+    assert soup(html).find(id=report.ERROR_ANCHOR) is not None
 
 
 def test_results_view_hides_code_and_links_to_the_full_report(outputs: Path) -> None:
@@ -421,9 +183,9 @@ def test_writes_are_atomic_and_leave_no_temp_files(outputs: Path, tmp_path: Path
     def crash(src: str, dst: str) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(reports.os, "replace", crash)
+    monkeypatch.setattr(files.os, "replace", crash)
     with pytest.raises(OSError, match="disk full"):
-        reports.write_index(outputs)
+        site.write_index(outputs)
     assert index.read_bytes() == before, "a failed write leaves the previous page"
     assert [p.name for p in outputs.iterdir() if p.name.endswith(".tmp")] == []
 
@@ -458,13 +220,13 @@ def test_running_run_with_a_dead_pid_shows_as_interrupted(outputs: Path) -> None
 def test_effective_status() -> None:
     here, now = socket.gethostname(), datetime.now(timezone.utc).isoformat()
     alive = {"status": "running", "pid": os.getpid(), "host": here, "started": now}
-    assert reports.effective_status(alive) == "running"
-    assert reports.effective_status({**alive, "pid": dead_pid()}) == "interrupted"
-    assert reports.effective_status({**alive, "started": "2000-01-01T00:00:00+00:00"}) == "interrupted", (
+    assert archive.effective_status(alive) == "running"
+    assert archive.effective_status({**alive, "pid": dead_pid()}) == "interrupted"
+    assert archive.effective_status({**alive, "started": "2000-01-01T00:00:00+00:00"}) == "interrupted", (
         "a live process that started after the run is another process reusing the pid"
     )
-    assert reports.effective_status({**alive, "pid": dead_pid(), "host": "elsewhere"}) == "running"
-    assert reports.effective_status({**alive, "status": "failed", "pid": dead_pid()}) == "failed"
+    assert archive.effective_status({**alive, "pid": dead_pid(), "host": "elsewhere"}) == "running"
+    assert archive.effective_status({**alive, "status": "failed", "pid": dead_pid()}) == "failed"
 
 
 def test_dashboard_model_card_monitoring_and_try_it(outputs: Path) -> None:
@@ -507,13 +269,13 @@ def test_compare_data_carries_parameters_notebooks_and_known_metrics(outputs: Pa
 
 def test_alert_banner_only_when_below_threshold(fresh: Path) -> None:
     write_dashboard(fresh, below=False)
-    doc = soup(reports.write_index(fresh))
+    doc = soup(site.write_index(fresh))
     assert doc.select_one("#accuracy-alert") is None
     assert "Last 7 85.7%" in doc.select_one("#monitoring").get_text(" ", strip=True)
 
 
 def test_empty_outputs_render_clean_empty_states(fresh: Path) -> None:
-    doc = soup(reports.write_index(fresh))
+    doc = soup(site.write_index(fresh))
     assert doc.select_one("#no-runs") is not None and doc.select_one("#no-dashboard") is not None
     assert doc.select("tr.run") == [] and doc.select("img") == []
     assert json.loads(doc.select_one("#runs-data").string) == []
@@ -524,7 +286,7 @@ def test_dashboard_without_its_training_run_or_pictures(fresh: Path) -> None:
     folder = write_dashboard(fresh, below=False, training_run="20200101T000000Z-gone00")
     for name in PICTURES:
         (folder / name).unlink()
-    doc = soup(reports.write_index(fresh))
+    doc = soup(site.write_index(fresh))
     assert doc.select_one("#training-report-link") is None
     assert "20200101T000000Z-gone00" in doc.select_one("#model-card").text
     assert doc.select("img") == [] and len(doc.select(".placeholder")) == 5
@@ -538,7 +300,7 @@ def test_dashboard_without_monitoring_fields(fresh: Path) -> None:
     for key in ("rolling_accuracy", "variety_counts", "alert"):
         del data[key]
     (folder / "dashboard.json").write_text(json.dumps(data))
-    doc = soup(reports.write_index(fresh))
+    doc = soup(site.write_index(fresh))
     assert doc.select_one(".counts") is None and doc.select_one("#accuracy-alert") is None
     assert "Last 7 —" in doc.select_one("#monitoring").get_text(" ", strip=True)
 
@@ -547,7 +309,7 @@ def test_unreadable_run_json_is_skipped(fresh: Path) -> None:
     write_run(fresh, OK_RUN, "succeeded", "full", [])
     (fresh / "runs" / "20261126T000000Z-broken").mkdir(parents=True)
     (fresh / "runs" / "20261126T000000Z-broken" / "run.json").write_text("{not json")
-    assert [run["id"] for run in reports.load_runs(fresh)] == [OK_RUN]
+    assert [run["id"] for run in archive.load_runs(fresh)] == [OK_RUN]
 
 
 @pytest.mark.parametrize(
@@ -555,10 +317,10 @@ def test_unreadable_run_json_is_skipped(fresh: Path) -> None:
     [(None, "—"), (0.4213, "0.42 s"), (12.34, "12.3 s"), (125, "2 min 05 s"), (3725, "1 h 02 min")],
 )
 def test_format_duration(seconds: float | None, text: str) -> None:
-    assert reports.format_duration(seconds) == text
+    assert report.format_duration(seconds) == text
 
 
 def test_format_time_is_utc() -> None:
-    assert reports.format_time("2026-11-27T10:30:00+01:00") == "27 Nov 2026 09:30 UTC"
-    assert reports.format_time("2026-11-27T09:30:00") == "27 Nov 2026 09:30 UTC"
-    assert reports.format_time(None) == "—"
+    assert report.format_time("2026-11-27T10:30:00+01:00") == "27 Nov 2026 09:30 UTC"
+    assert report.format_time("2026-11-27T09:30:00") == "27 Nov 2026 09:30 UTC"
+    assert report.format_time(None) == "—"

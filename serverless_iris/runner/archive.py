@@ -1,0 +1,174 @@
+"""The run archive (``<outputs>/runs/<id>/run.json`` records, pruning) and the store lock (``run.lock``).
+
+A run record is written atomically each time it changes, so a reader (the index, the next run, a
+crash test) always finds a whole one. A record left ``running`` by a process that is gone was
+interrupted (killed outright).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from serverless_iris.errors import StoreBusyError
+from serverless_iris.files import read_json
+from serverless_iris.paths import LOCK_TIMEOUT_ENV, STORE_ENV, lock_timeout, store_path
+from serverless_iris.provenance import package_versions
+from serverless_iris.runner.plan import PIPELINE
+
+RUN_LOCK = "run.lock"
+RUN_FILE = "run.json"
+PACKAGES = (
+    "papermill", "nbclient", "nbconvert", "ipykernel", "pandas", "scikit-learn", "duckdb", "seaborn",
+    "matplotlib", "dataframe-image", "pandera", "hopsworks",
+)  # fmt: skip
+
+Echo = Callable[[str], None]
+
+
+def notebook_entry(name: str) -> dict[str, Any]:
+    """A notebook's entry in ``run.json`` before it runs."""
+    return {
+        "name": name,
+        "notebook": PIPELINE[name],
+        "status": "pending",
+        "duration_s": None,
+        "executed": None,
+        "report": None,
+        "results_report": None,
+        "error": None,
+    }
+
+
+def load_runs(outputs: Path) -> list[dict[str, Any]]:
+    """Every readable ``outputs/runs/*/run.json``, newest first (run ids sort by their UTC start)."""
+    runs = [read_json(path) for path in (Path(outputs) / "runs").glob(f"*/{RUN_FILE}")]
+    return sorted((r for r in runs if r and r.get("id")), key=lambda r: r["id"], reverse=True)
+
+
+def effective_status(run: dict[str, Any]) -> str:
+    """The status to show: a ``running`` run whose process is gone from this host was interrupted."""
+    status = run.get("status", "running")
+    if status == "running" and run.get("host") == socket.gethostname() and run.get("pid"):
+        if not _process_alive(int(run["pid"]), run.get("started")):
+            return "interrupted"
+    return status
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """An ISO time as an aware datetime (naive times are UTC); None when missing or unreadable."""
+    try:
+        moment = datetime.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=timezone.utc) if moment and moment.tzinfo is None else moment
+
+
+def _process_alive(pid: int, started: str | None) -> bool:
+    """Whether ``pid`` runs and is the process that started at ``started`` (not a later one reusing it)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    since_boot = _process_start(pid)
+    begun = parse_time(started)
+    return since_boot is None or begun is None or since_boot <= begun.timestamp() + 1
+
+
+def _process_start(pid: int) -> float | None:
+    """The process's start as a Unix time, from /proc (None where there is no /proc)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        boot = next(line for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime"))
+    except (OSError, StopIteration):
+        return None
+    ticks = int(stat.rsplit(")", 1)[1].split()[19])
+    return int(boot.split()[1]) + ticks / os.sysconf("SC_CLK_TCK")
+
+
+def prune(outputs: Path, keep: int, current: str) -> None:
+    """Delete all but the newest ``keep`` run folders; never the current run or another live one."""
+    live = {run["id"] for run in load_runs(outputs) if effective_status(run) == "running"}
+    folders = sorted((p for p in (outputs / "runs").iterdir() if p.is_dir()), key=lambda p: p.name)
+    for folder in folders[::-1][keep:]:
+        if folder.name != current and folder.name not in live:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def unfinished_runs(outputs: Path) -> list[str]:
+    """Notes on earlier runs still recorded as running whose process is gone (killed outright)."""
+    return [
+        f"note: run {run['id']} was interrupted (its process is gone)"
+        for run in load_runs(outputs)[::-1]
+        if run.get("status") == "running" and effective_status(run) == "interrupted"
+    ]
+
+
+def package_versions_later() -> Future[dict[str, str]]:
+    """Python's and the installed packages' versions for run.json, looked up in a thread (reading
+    package metadata takes a while)."""
+
+    def versions() -> dict[str, str]:
+        found = {name: version for name, version in package_versions(PACKAGES).items() if version}
+        return {"python": sys.version.split()[0], **found}
+
+    future: Future[dict[str, str]] = Future()
+    threading.Thread(target=lambda: future.set_result(versions()), daemon=True).start()
+    return future
+
+
+@contextmanager
+def store_lock(backend: str, say: Echo) -> Iterator[None]:
+    """Hold ``<store>/run.lock`` for the whole run: a second run on the same store waits, bounded.
+
+    Two runs on one store would interleave their inserts and models; DuckDB alone only keeps each
+    statement safe. The wait is ``IRIS_LOCK_TIMEOUT`` (60 s), after which :class:`StoreBusyError`.
+    The Hopsworks backend serialises on the server, so there is nothing to lock here.
+    """
+    if backend != "local":
+        yield
+        return
+    import fcntl
+
+    store = store_path()
+    store.mkdir(parents=True, exist_ok=True)
+    with open(store / RUN_LOCK, "a+") as handle:
+        wait = lock_timeout()
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise StoreBusyError(
+                        f"another run ({_holder(handle)}) held the store {store} for {wait:g} s; wait for "
+                        f"it to finish, raise {LOCK_TIMEOUT_ENV}, or set {STORE_ENV} to another folder"
+                    ) from None
+                if deadline - time.monotonic() >= wait - 0.25:
+                    say(f"waiting for another run ({_holder(handle)}) on store {store} (up to {wait:g} s)")
+                time.sleep(0.25)
+        handle.truncate(0)
+        handle.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _holder(handle: Any) -> str:
+    handle.seek(0)
+    return handle.read().strip() or "pid unknown"

@@ -1,0 +1,97 @@
+"""One notebook through papermill, and how it failed: the error for run.json and the marked cell.
+
+Failures are marked in the executed notebook the way papermill marks a cell error (banner at the top
+linking to the cell, ``metadata.papermill.exception``), also for cell timeouts, dead kernels and
+interrupts, which papermill leaves unmarked. papermill is imported only when a notebook runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from serverless_iris.backend import redact
+from serverless_iris.runner.kernels import KERNEL_NAME
+
+if TYPE_CHECKING:
+    from serverless_iris.runner.kernels import Kernel
+
+
+def run_notebook(
+    source: Path,
+    executed: Path,
+    parameters: dict[str, Any],
+    kernel: Kernel,
+    timeout: int | None,
+    progress_bar: bool,
+) -> dict[str, Any] | None:
+    """Execute one notebook in ``kernel``; the error for run.json, or None when every cell succeeded."""
+    import papermill
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    from papermill.exceptions import PapermillExecutionError
+
+    try:
+        papermill.execute_notebook(
+            source,
+            executed,
+            parameters=parameters,
+            kernel_name=KERNEL_NAME,
+            language="python",
+            progress_bar=progress_bar,
+            execution_timeout=timeout,
+            km=kernel.manager,
+        )
+    except PapermillExecutionError as exc:  # papermill has marked the cell itself
+        return error_record("error", exc.exec_count, f"{exc.ename}: {exc.evalue}")
+    except CellTimeoutError:
+        why = f"the cell did not finish within --timeout {timeout} s"
+        return error_record("timeout", mark_failure(executed, "CellTimeoutError", why), why)
+    except (DeadKernelError, RuntimeError) as exc:
+        if kernel.alive() and not isinstance(exc, DeadKernelError):
+            return _unexpected(executed, exc)
+        why = f"the kernel died ({kernel.exit_status()})"
+        cell = mark_failure(executed, "DeadKernelError", why) if executed.exists() else None
+        return error_record("dead-kernel", cell, why)
+    except Exception as exc:  # e.g. a notebook papermill cannot read: record it, do not crash the run
+        return _unexpected(executed, exc)
+    return None
+
+
+def _unexpected(executed: Path, exc: Exception) -> dict[str, Any]:
+    why = f"{type(exc).__name__}: {exc}"
+    cell = mark_failure(executed, type(exc).__name__, why) if executed.exists() else None
+    return error_record("error", cell, why)
+
+
+def error_record(kind: str, cell: int | None, message: str) -> dict[str, Any]:
+    return {"kind": kind, "cell": cell, "message": redact(message)}
+
+
+def mark_failure(executed: Path, ename: str, message: str) -> int | None:
+    """Mark the cell that was running as papermill marks a cell error; return its execution count.
+
+    The cell is the last one that started (the first code cell if none did). It gets an error output
+    and ``metadata.papermill.exception``; papermill's own ``raise_for_execution_errors`` then adds the
+    banner at the top and the anchor it links to, so every failure looks the same in the report.
+    """
+    import nbformat
+    from papermill.exceptions import PapermillExecutionError
+    from papermill.execute import raise_for_execution_errors
+
+    nb = nbformat.read(executed, as_version=4)
+    code = [cell for cell in nb.cells if cell.cell_type == "code"]
+    if not code:
+        return None
+    started = [cell for cell in code if cell.metadata.get("papermill", {}).get("start_time")]
+    cell = started[-1] if started else code[0]
+    text = redact(message)
+    cell.outputs.append(
+        nbformat.v4.new_output("error", ename=ename, evalue=text, traceback=[f"{ename}: {text}"])
+    )
+    cell.metadata.setdefault("papermill", {}).update(exception=True, status="failed")
+    nb.metadata.setdefault("papermill", {})["exception"] = True
+    try:
+        raise_for_execution_errors(nb, str(executed))
+    except PapermillExecutionError:
+        pass
+    return cell.execution_count

@@ -1,0 +1,109 @@
+"""What a run will do: the pipeline, its steps and their checked parameters, decided before anything starts.
+
+:func:`plan` checks everything a user typed (notebooks, parameters, backend) and touches nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from serverless_iris.backend import BackendError, selected_backend
+from serverless_iris.paths import NOTEBOOKS_DIR
+from serverless_iris.runner.parameters import Parameter, ParameterError, read_parameters, resolve
+
+PIPELINE = {
+    "feature": "iris-feature-pipeline.ipynb",
+    "training": "iris-training-pipeline.ipynb",
+    "inference": "iris-batch-inference-pipeline.ipynb",
+}
+MODEL_NAME = "iris"
+RUNNER_PARAMETERS = {"DASHBOARD_DIR": "--outputs"}  # set by the runner, with the option that moves them
+
+
+class UsageError(ValueError):
+    """Bad notebooks folder, names, options or parameters: nothing ran and nothing was written."""
+
+
+@dataclass
+class Step:
+    """One notebook of a run."""
+
+    name: str
+    path: Path
+    parameters: dict[str, Any]  # the values given with -p, converted
+    declared: frozenset[str] = frozenset()  # every parameter the notebook declares
+
+
+@dataclass
+class Plan:
+    """What a run will do, checked before anything starts."""
+
+    mode: str  # "full" | "daily" | "only"
+    steps: list[Step]
+    training: Step | None = None  # --daily: trained when the registry has no model, or on an accuracy alert
+    backend: str = "local"
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """One value per name, as run.json records them (a name shared by notebooks has one value)."""
+        merged: dict[str, Any] = {}
+        for step in [*self.steps, *([self.training] if self.training else [])]:
+            merged.update(step.parameters)
+        return merged
+
+
+def notebook_paths(names: Sequence[str], folder: Path) -> dict[str, Path]:
+    """The pipeline notebooks ``names`` in ``folder``, in pipeline order; an error names what is missing."""
+    unknown = [n for n in names if n not in PIPELINE]
+    if unknown:
+        raise UsageError(f"unknown notebook {', '.join(unknown)}; choose from {', '.join(PIPELINE)}")
+    paths = {name: Path(folder) / notebook for name, notebook in PIPELINE.items() if name in names}
+    missing = [str(p) for p in paths.values() if not p.is_file()]
+    if missing:
+        raise UsageError(f"notebook not found: {', '.join(missing)} (--notebooks names the folder)")
+    return paths
+
+
+def declared_parameters(paths: Mapping[str, Path]) -> dict[str, dict[str, Parameter]]:
+    """Each notebook's parameters cell, read with papermill."""
+    return {name: read_parameters(path) for name, path in paths.items()}
+
+
+def plan(
+    mode: str = "full",
+    only: Sequence[str] = (),
+    assignments: Mapping[str, str] | None = None,
+    notebooks: Path = NOTEBOOKS_DIR,
+) -> Plan:
+    """Check notebooks, backend and ``-p`` values (already split by ``parameters.parse_assignments``).
+
+    Raises :class:`UsageError` naming every problem; reads only the notebooks.
+    """
+    names = {"full": list(PIPELINE), "daily": list(PIPELINE), "only": list(only)}.get(mode)
+    if names is None:
+        raise UsageError(f"unknown mode {mode!r}; use full, daily or only")
+    if mode == "only" and not names:
+        raise UsageError("--only needs at least one of: " + ", ".join(PIPELINE))
+    try:
+        backend = selected_backend()
+    except BackendError as exc:
+        raise UsageError(str(exc)) from None
+    paths = notebook_paths(names, notebooks)
+    declared = declared_parameters(paths)
+    assignments = dict(assignments or {})
+    fixed = [
+        f"-p {n}: set by the runner (use {opt})" for n, opt in RUNNER_PARAMETERS.items() if n in assignments
+    ]
+    if fixed:
+        raise UsageError("\n".join(fixed))
+    try:
+        values = resolve(assignments, declared)
+    except ParameterError as exc:
+        raise UsageError(str(exc)) from None
+    steps = {name: Step(name, paths[name], values[name], frozenset(declared[name])) for name in paths}
+    if mode == "daily":
+        return Plan(mode, [steps["feature"], steps["inference"]], training=steps["training"], backend=backend)
+    return Plan(mode, list(steps.values()), backend=backend)

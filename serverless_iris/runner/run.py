@@ -1,0 +1,383 @@
+"""A run: each notebook in its own fresh kernel, in order, archived under ``<outputs>/runs/<id>/``.
+
+:func:`execute` runs a checked :class:`~serverless_iris.runner.plan.Plan`: the executed notebooks,
+their HTML reports and ``run.json`` go to the run folder, then ``index.html`` is rewritten and old runs
+pruned. ``--daily`` trains first when no model is registered, and retrains (then predicts again) when
+the inference notebook raises the accuracy alert with retraining on.
+
+The kernels of the next two notebooks are started while the current one runs, HTML reports are written
+by a background thread while the next notebook runs, and finished kernels are killed rather than asked
+to shut down: their work is saved and nothing waits for them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import time
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from serverless_iris.backend import redact
+from serverless_iris.files import write_json
+from serverless_iris.paths import RUN_ID_ENV, STORE_ENV, store_path
+from serverless_iris.provenance import git_commit
+from serverless_iris.runner.archive import (
+    RUN_FILE,
+    Echo,
+    notebook_entry,
+    package_versions_later,
+    prune,
+    store_lock,
+    unfinished_runs,
+)
+from serverless_iris.runner.failures import error_record, mark_failure, run_notebook
+from serverless_iris.runner.kernels import Kernel, fork_server, kernel_environment
+from serverless_iris.runner.model_versions import ModelVersions
+from serverless_iris.runner.plan import MODEL_NAME, Plan, Step
+from serverless_iris.runner.signals import interrupts_raise, signals_deferred
+
+if TYPE_CHECKING:
+    from serverless_iris.runner.forkserver import ForkServer
+
+
+@dataclass
+class Result:
+    """A finished run: its folder, its ``run.json`` record and where the index is."""
+
+    folder: Path
+    record: dict[str, Any]
+    index: Path | None
+    interrupted: bool = False
+    problems: list[str] = field(default_factory=list)  # reports or index that could not be written
+
+    @property
+    def succeeded(self) -> bool:
+        return self.record["status"] == "succeeded"
+
+
+def execute(
+    plan: Plan,
+    outputs: Path = Path("outputs"),
+    *,
+    keep: int = 30,
+    timeout: int | None = None,
+    argv: Sequence[str] = (),
+    progress_bar: bool = False,
+    echo: Echo | None = None,
+    forks: ForkServer | None = None,
+) -> Result:
+    """Run ``plan`` and archive it; see the module docstring. ``echo`` receives progress lines.
+
+    ``forks`` is a fork server from :func:`fork_server`, started early; else the run starts its own.
+    Either way the run closes it.
+
+    Raises :class:`StoreBusyError` (nothing written) when another run holds the store too long.
+    Ctrl-C and SIGTERM stop the run: it is recorded as failed (``interrupted``), ``Result.interrupted``.
+    """
+    say = echo or (lambda line: None)
+    outputs = Path(outputs).resolve()
+    with interrupts_raise(), store_lock(plan.backend, say):
+        notes = unfinished_runs(outputs)
+        with signals_deferred():
+            run = _Run(plan, outputs, argv, forks)
+        for note in notes:
+            say(note)
+        say(f"run {run.id} ({plan.mode}, backend {plan.backend}) -> {shown(run.folder)}")
+        interrupted = run.go(timeout=timeout, progress_bar=progress_bar, say=say)
+        problems = run.finish()
+        prune(outputs, keep, current=run.id)
+        index = _write_index(outputs, problems)
+    return Result(run.folder, run.record, index, interrupted, problems)
+
+
+class _Run:
+    """The run folder, its ``run.json``, and the notebooks' kernels and reports."""
+
+    def __init__(self, plan: Plan, outputs: Path, argv: Sequence[str], forks: ForkServer | None) -> None:
+        started = datetime.now(timezone.utc)
+        self.plan = plan
+        self.outputs = outputs
+        self.id = f"{started:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+        self.folder = outputs / "runs" / self.id
+        self.folder.mkdir(parents=True)
+        self.clock = time.monotonic()
+        self.started = started.timestamp()
+        self.record: dict[str, Any] = {
+            "id": self.id,
+            "status": "running",
+            "mode": plan.mode,
+            "argv": [redact(a) for a in argv],
+            "parameters": json.loads(redact(json.dumps(plan.parameters))),
+            "backend": plan.backend,
+            "started": started.isoformat(timespec="seconds"),
+            "ended": None,
+            "duration_s": None,
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "git_commit": git_commit(),
+            "packages": {},
+            "retrained": None,
+            "notebooks": [notebook_entry(step.name) for step in plan.steps],
+        }
+        self.save()
+        self.steps = list(plan.steps)
+        self.kernels: dict[int, Kernel] = {}  # by id(step): a notebook run twice gets two fresh kernels
+        self.repredict: Step | None = None  # --daily: the inference run again after retraining on an alert
+        first = plan.steps[0]
+        self.forks = forks or fork_server(first.path.parent, first.name)  # where kernels come from (Linux)
+        self.reports = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reports")
+        self.reports.submit(_warm_up_reports)  # nbconvert's import and templates, off the critical path
+        self.written: list[tuple[dict[str, Any], Future[list[Path]]]] = []
+        self.packages = package_versions_later()
+
+    def save(self) -> None:
+        write_json(self.folder / RUN_FILE, self.record)
+
+    def go(self, *, timeout: int | None, progress_bar: bool, say: Echo) -> bool:
+        """Run the steps in order, each kernel started one step ahead; stop at the first failure.
+
+        Returns True when interrupted.
+        """
+        check = None
+        try:
+            self._prestart(self.steps[0])
+            if self.plan.training:  # asked while the first kernel starts
+                check = ModelVersions(self.plan.backend)
+            i = 0
+            while i < len(self.steps):
+                if check and self._train_first(check, say, wait=self.steps[i].name == "inference"):
+                    check = None
+                for ahead in self.steps[i + 1 : i + 3]:
+                    self._prestart(ahead)
+                if not self._run_step(i, timeout=timeout, progress_bar=progress_bar, say=say):
+                    break
+                if self.plan.training and self.steps[i].name == "inference":
+                    self._retrain_on_alert(self.steps[i], say)
+                i += 1
+        except KeyboardInterrupt as exc:
+            self._interrupted(exc, say)
+            return True
+        finally:
+            with signals_deferred():
+                self._stop_kernels()
+        return False
+
+    def _stop_kernels(self) -> None:
+        """Stop every kernel; the fork server first, so a kernel it has not forked yet never will be."""
+        if self.forks is not None:
+            self.forks.close()
+        for kernel in self.kernels.values():
+            kernel.stop()
+
+    def _train_first(self, check: ModelVersions, say: Echo, wait: bool) -> bool:
+        """--daily: put training before inference when the registry has no model. True once decided.
+
+        When the registry cannot tell (no network, a busy store) the run does not train, and inference
+        reports the actual problem.
+        """
+        if not wait and not check.answered():
+            return False
+        if check.result() == []:
+            assert self.plan.training is not None
+            at = next(i for i, step in enumerate(self.steps) if step.name == "inference")
+            self.steps.insert(at, self.plan.training)
+            self.record["notebooks"].insert(at, notebook_entry("training"))
+            self.record["retrained"] = f"no model '{MODEL_NAME}' was registered yet"
+            say(f"no model '{MODEL_NAME}' is registered yet: training one before inference")
+            self.save()
+        return True
+
+    def _retrain_on_alert(self, inference: Step, say: Echo) -> None:
+        """--daily: when inference raised the accuracy alert (and may retrain), train, then predict again.
+
+        The second inference predicts no new flower; it redraws the dashboard with the new model. Not
+        when this run has trained already.
+        """
+        if any(step.name == "training" for step in self.steps):
+            return
+        reason = _alert_reason(self.outputs / "dashboard" / "dashboard.json", since=self.started)
+        if reason is None:
+            return
+        assert self.plan.training is not None
+        self.repredict = replace(inference)  # its own Step, so its own kernel
+        self.steps += [self.plan.training, self.repredict]
+        self._prestart(self.plan.training)
+        self.record["notebooks"] += [notebook_entry("training"), notebook_entry("inference")]
+        self.record["retrained"] = reason
+        say(f"{reason}: training a new model, then predicting again with it")
+        self.save()
+
+    def _prestart(self, step: Step) -> None:
+        """Start ``step``'s kernel now, unless it is running; a failure is reported when its turn comes."""
+        if id(step) not in self.kernels:
+            env = {**kernel_environment(), RUN_ID_ENV: self.id}
+            if self.plan.backend == "local":
+                env[STORE_ENV] = str(store_path())  # absolute: kernels run in the notebooks' folder
+            self.kernels[id(step)] = Kernel(step.path, env, self.forks)
+
+    def _run_step(self, i: int, *, timeout: int | None, progress_bar: bool, say: Echo) -> bool:
+        """Run notebook ``i`` in its kernel, record it, queue its reports; True when it succeeded."""
+        step = self.steps[i]
+        entry = self.record["notebooks"][i]
+        runs = sum(earlier.path == step.path for earlier in self.steps[:i])  # a notebook run again: -2
+        executed = self.folder / (f"{step.path.stem}-{runs + 1}.ipynb" if runs else step.path.name)
+        parameters = dict(step.parameters)
+        if "DASHBOARD_DIR" in step.declared:
+            parameters["DASHBOARD_DIR"] = str(self.outputs / "dashboard")
+        if step is self.repredict and "MODEL_VERSION" in step.declared and "MODEL_VERSION" not in parameters:
+            versions = ModelVersions(self.plan.backend).result()  # the newest: just trained, maybe not best
+            if versions:
+                parameters["MODEL_VERSION"] = max(versions)
+        entry.update(status="running", executed=executed.name)
+        self.save()
+        total = len(self.steps)
+        say(f"[{i + 1}/{total}] {step.name:<9} started   {step.path.name}")
+        begun = time.monotonic()
+        try:
+            self._prestart(step)
+            kernel = self.kernels[id(step)]
+            error = run_notebook(step.path, executed, parameters, kernel, timeout, progress_bar)
+        except KeyboardInterrupt:
+            entry["duration_s"] = round(time.monotonic() - begun, 3)
+            raise
+        except Exception as exc:  # the kernel could not start
+            why = f"the kernel could not start: {type(exc).__name__}: {exc}"
+            error = error_record("dead-kernel", None, why)
+        finally:
+            with signals_deferred():
+                if id(step) in self.kernels:
+                    self.kernels.pop(id(step)).stop()
+        entry.update(duration_s=round(time.monotonic() - begun, 3), status="failed" if error else "succeeded")
+        entry["error"] = error
+        if not executed.exists():
+            entry["executed"] = None
+        self._write_reports(entry)
+        if error:
+            for later in self.record["notebooks"][i + 1 :]:
+                later["status"] = "skipped"
+        self.save()
+        say(_progress_line(i, total, entry))
+        return error is None
+
+    def _interrupted(self, exc: KeyboardInterrupt, say: Echo) -> None:
+        """Record the interrupt on the notebook that was running (or about to run) and mark its cell."""
+        why = f"interrupted ({getattr(exc, 'signal_name', 'SIGINT')})"
+        entries = self.record["notebooks"]
+        with signals_deferred():
+            self._stop_kernels()
+            current = next((e for e in entries if e["status"] in ("running", "pending")), None)
+            if current is not None:
+                cell = None
+                executed = self.folder / current["executed"] if current["executed"] else None
+                if executed and executed.exists():
+                    cell = mark_failure(executed, "KeyboardInterrupt", why)
+                else:
+                    current["executed"] = None
+                current.update(status="failed", error=error_record("interrupted", cell, why))
+                for later in entries[entries.index(current) + 1 :]:
+                    later["status"] = "skipped"
+                self._write_reports(current)
+            self.save()
+        say(_progress_line(entries.index(current), len(entries), current) if current else why)
+
+    def _write_reports(self, entry: dict[str, Any]) -> None:
+        """Queue the notebook's HTML reports: they are written while the next notebook runs."""
+        if entry["executed"]:
+            from serverless_iris.runner.report import write_report
+
+            executed = self.folder / entry["executed"]
+            self.written.append(
+                (entry, self.reports.submit(write_report, executed, executed.with_suffix(".html")))
+            )
+
+    def finish(self) -> list[str]:
+        """Wait for the reports, then record the outcome. Returns what could not be written."""
+        problems: list[str] = []
+        try:
+            for entry, future in self.written:
+                try:
+                    paths = future.result()
+                except Exception as exc:  # a broken report must not lose the run's record
+                    problems.append(
+                        f"report for {entry['notebook']} not written: {type(exc).__name__}: {exc}"
+                    )
+                    continue
+                entry["report"] = paths[0].name
+                entry["results_report"] = paths[1].name if len(paths) > 1 else None
+            self.record["packages"] = self.packages.result()
+        except KeyboardInterrupt:
+            problems.append("interrupted while writing reports")
+        self.reports.shutdown(wait=False, cancel_futures=True)
+        statuses = {entry["status"] for entry in self.record["notebooks"]}
+        self.record["status"] = "succeeded" if statuses == {"succeeded"} and not problems else "failed"
+        self.record["ended"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        self.record["duration_s"] = round(time.monotonic() - self.clock, 3)
+        with signals_deferred():
+            self.save()
+        return problems
+
+
+def _alert_reason(dashboard: Path, since: float) -> str | None:
+    """Why to retrain: the accuracy alert of a ``dashboard.json`` written since ``since`` (a Unix time)
+    when it is raised and retraining is on (the inference notebook's ``RETRAIN_ON_ALERT``); else None."""
+    try:
+        if dashboard.stat().st_mtime < since:
+            return None  # an earlier run's dashboard: this inference did not write one
+        alert = json.loads(dashboard.read_text(encoding="utf-8")).get("alert") or {}
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not (alert.get("below") and alert.get("retrain")):
+        return None
+    try:
+        accuracy, threshold = float(alert["accuracy"]), float(alert["threshold"])
+        window = int(alert["window"])
+    except (KeyError, TypeError, ValueError):
+        return "the accuracy alert was raised"
+    plural = "s" if window != 1 else ""
+    return (
+        f"rolling accuracy {100 * accuracy:.3g}% over the last {window} prediction{plural} "
+        f"fell below the threshold {100 * threshold:.3g}%"
+    )
+
+
+def _progress_line(i: int, total: int, entry: dict[str, Any]) -> str:
+    took = f"in {entry['duration_s']:.1f} s" if entry["duration_s"] is not None else ""
+    line = f"[{i + 1}/{total}] {entry['name']:<9} {entry['status']:<9} {took}".rstrip()
+    error = entry["error"]
+    if error:
+        where = f" at cell In [{error['cell']}]" if error["cell"] is not None else ""
+        line += f"{where}: {error['message']}"
+    return line
+
+
+def _warm_up_reports() -> None:
+    from serverless_iris.runner.report import warm_up
+
+    warm_up()
+
+
+def _write_index(outputs: Path, problems: list[str]) -> Path | None:
+    from serverless_iris.runner.site import write_index
+
+    try:
+        return write_index(outputs)
+    except KeyboardInterrupt:
+        problems.append("interrupted while writing index.html")
+    except Exception as exc:
+        problems.append(f"index.html not written: {type(exc).__name__}: {exc}")
+    return None
+
+
+def shown(path: Path) -> str:
+    """``path`` relative to the working directory when it is inside it."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

@@ -1,0 +1,286 @@
+"""``outputs/index.html``: the dashboard (model card, monitoring, Try-it form) and the run history.
+
+The page is built from ``outputs/runs/*/run.json`` and the dashboard folder alone (no backend login).
+It inlines its data, CSS and JS and links only relative paths, so it works opened from ``file://`` and
+as a static site. The Try-it form carries the exported k-nearest-neighbours model
+(``serverless_iris.tryit.export_knn``) and ``static/knn.js``, which replays scikit-learn's k-d tree
+query, so the page predicts with no server.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import statistics
+from datetime import datetime, timezone
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from serverless_iris import flowers
+from serverless_iris.files import read_json, write_atomic
+from serverless_iris.runner.archive import effective_status, load_runs
+from serverless_iris.runner.report import TEMPLATES, format_duration, format_time, offline
+
+DASHBOARD_FIGURES = (
+    ("df_recent.png", "Recent predictions", "The newest predictions against their labels."),
+    ("confusion_matrix.png", "Confusion matrix", "All recorded predictions against their labels."),
+    ("accuracy.png", "Accuracy over time", "Cumulative and rolling accuracy of the predictions."),
+)
+
+_jinja: Any = None
+
+
+def write_index(outputs: Path) -> Path:
+    """(Re)write ``outputs/index.html`` from the run archive and the dashboard folder."""
+    outputs = Path(outputs)
+    runs = [_run_view(outputs, run) for run in load_runs(outputs)]
+    dashboard = _dashboard_view(outputs, runs)
+    page = (
+        _jinja_env()
+        .get_template("iris_index.html.j2")
+        .render(
+            runs=runs,
+            dashboard=dashboard,
+            statuses=sorted({r["status"] for r in runs}),
+            modes=sorted({r["mode"] for r in runs}),
+            compare=[r["compare"] for r in runs],
+            generated=format_time(datetime.now(timezone.utc)),
+        )
+    )
+    index = outputs / "index.html"
+    write_atomic(index, offline(page))
+    return index
+
+
+def _run_view(outputs: Path, run: dict[str, Any]) -> dict[str, Any]:
+    folder = f"runs/{run['id']}"
+    status = effective_status(run)
+    notebooks = []
+    for entry in run.get("notebooks", []):
+        links = [
+            {"label": label, "href": f"{folder}/{entry[key]}"}
+            for key, label in (("report", "report"), ("results_report", "results"))
+            if entry.get(key) and (outputs / folder / entry[key]).is_file()
+        ]
+        error = entry.get("error") or {}
+        notebooks.append(
+            {
+                "name": entry.get("name") or entry.get("notebook", "?"),
+                "status": "interrupted"
+                if status == "interrupted" and entry.get("status") == "running"
+                else entry.get("status", "pending"),
+                "duration": format_duration(entry.get("duration_s")),
+                "links": links,
+                "error": error.get("message"),
+            }
+        )
+    parameters = {k: _show_value(v) for k, v in (run.get("parameters") or {}).items()}
+    model = run.get("model") or {}
+    view = {
+        "id": run["id"],
+        "status": status,
+        "mode": run.get("mode") or "full",
+        "started": format_time(run.get("started")),
+        "duration": format_duration(run.get("duration_s")),
+        "backend": run.get("backend") or "",
+        "parameters": parameters,
+        "notebooks": notebooks,
+        "git_commit": (run.get("git_commit") or "")[:10],
+        "retrained": run.get("retrained"),
+        "argv": " ".join(run.get("argv") or []),
+        "host": run.get("host") or "",
+        "packages": run.get("packages") or {},
+        "model": model,
+    }
+    view["compare"] = {
+        k: view[k]
+        for k in ("id", "status", "mode", "started", "duration", "backend", "git_commit", "parameters")
+    } | {"notebooks": [{k: n[k] for k in ("name", "status", "duration")} for n in notebooks], "model": None}
+    return view
+
+
+def _dashboard_view(outputs: Path, runs: list[dict[str, Any]]) -> dict[str, Any] | None:
+    folder = outputs / "dashboard"
+    data = read_json(folder / "dashboard.json")
+    if not data:
+        return None
+    model = data.get("model") or {}
+    trained_by = next((r for r in runs if r["id"] == model.get("training_run")), None)
+    if trained_by:
+        trained_by["compare"]["model"] = _model_summary(model)
+    for run in runs:  # a run.json may record the model its run trained or used
+        if run["model"] and not run["compare"]["model"]:
+            run["compare"]["model"] = _model_summary(run["model"])
+    today = data.get("today") or {}
+    monitoring = {
+        "rolling": [
+            {"window": w, "value": _percent((data.get("rolling_accuracy") or {}).get(w))} for w in ("7", "30")
+        ],
+        "overall": _percent(data.get("history_accuracy")),
+        "n": data.get("n_predictions") or 0,
+        "alert": data.get("alert") or {},
+        "threshold": _percent((data.get("alert") or {}).get("threshold")),
+        "counts": _variety_counts(data.get("variety_counts") or {}),
+        "recent": [
+            {**p, "correct": p.get("predicted") == p.get("label"), "when": format_time(p.get("event_time"))}
+            for p in reversed(data.get("recent") or [])
+        ],
+    }
+    return {
+        "generated": format_time(data.get("generated_at")),
+        "today": {
+            **today,
+            "when": format_time(today.get("event_time")),
+            "correct": bool(today) and today.get("predicted") == today.get("actual"),
+            "predicted_img": _asset(outputs, "dashboard/latest_iris.png"),
+            "actual_img": _asset(outputs, "dashboard/actual_iris.png"),
+        }
+        if today
+        else None,
+        "model": {
+            **model,
+            **_model_summary(model),
+            "trained": format_time(model.get("created")),
+            "training_run": model.get("training_run"),
+            "training_report": _training_report(trained_by),
+        },
+        "monitoring": monitoring,
+        "figures": [
+            {"src": _asset(outputs, f"dashboard/{name}"), "title": title, "caption": caption}
+            for name, title, caption in DASHBOARD_FIGURES
+        ],
+        "try_it": _try_it(outputs),
+    }
+
+
+def _model_summary(model: dict[str, Any]) -> dict[str, Any]:
+    """Version, accuracy and F1 of a dashboard.json (or run.json) ``model``, formatted."""
+    metrics = model.get("metrics") or {}
+    return {
+        "version": model.get("version"),
+        "accuracy": _percent(metrics.get("accuracy")),
+        "f1": f"{metrics['f1_macro']:.3f}" if isinstance(metrics.get("f1_macro"), int | float) else "—",
+    }
+
+
+def _training_report(run: dict[str, Any] | None) -> str | None:
+    notebook = next((n for n in (run or {}).get("notebooks", []) if n["name"] == "training"), None)
+    return notebook["links"][0]["href"] if notebook and notebook["links"] else None
+
+
+def _variety_counts(counts: dict[str, dict[str, int]]) -> list[dict[str, Any]]:
+    """Predicted against actual per variety, with bar lengths; none when the notebook recorded none."""
+    if not counts:
+        return []
+    most = max([1, *(v.get(k, 0) for v in counts.values() for k in ("predicted", "actual"))])
+    return [
+        {
+            "variety": variety,
+            "predicted": counts.get(variety, {}).get("predicted", 0),
+            "actual": counts.get(variety, {}).get("actual", 0),
+            "predicted_pct": round(100 * counts.get(variety, {}).get("predicted", 0) / most),
+            "actual_pct": round(100 * counts.get(variety, {}).get("actual", 0) / most),
+        }
+        for variety in flowers.VARIETIES
+    ]
+
+
+def _try_it(outputs: Path) -> str | None:
+    """The Try-it form (H5's fragment) with the shipped flower pictures copied beside the dashboard."""
+    model = read_json(outputs / "dashboard" / "knn_model.json")
+    if not model:
+        return None
+    from markupsafe import Markup
+
+    pictures = {}
+    for variety in flowers.VARIETIES:
+        source = flowers.flower_picture(variety)
+        if source.is_file():
+            target = outputs / "dashboard" / "flowers" / source.name
+            if not target.is_file() or target.read_bytes() != source.read_bytes():
+                write_atomic(target, source.read_bytes())
+            pictures[variety] = f"dashboard/flowers/{source.name}"
+    return Markup(try_it_html(model, pictures))
+
+
+def _asset(outputs: Path, relative: str) -> str | None:
+    """A relative URL for a file of the outputs folder (versioned by mtime so browsers and Pages'
+    cache show today's picture), or None when the file is missing."""
+    path = outputs / relative
+    return f"{relative}?v={int(path.stat().st_mtime)}" if path.is_file() else None
+
+
+def _jinja_env() -> Any:
+    global _jinja
+    if _jinja is None:
+        import jinja2
+
+        _jinja = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, trim_blocks=True, lstrip_blocks=True
+        )
+    return _jinja
+
+
+def _percent(value: Any) -> str:
+    return f"{100 * value:.1f}%" if isinstance(value, int | float) else "—"
+
+
+def _show_value(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+# --- Try it ---------------------------------------------------------------------------------------
+
+
+def try_it_html(model_json: dict[str, Any], pictures: dict[str, str]) -> str:
+    """Return the self-contained "Try it" HTML fragment (form, ``#prediction``, style, script).
+
+    The model and the pictures (variety -> image URL relative to the page) are inlined because a page
+    opened from ``file://`` cannot fetch JSON. The inputs start at the training data's medians.
+    """
+    missing = [variety for variety in model_json["classes"] if variety not in pictures]
+    if missing:
+        raise ValueError(
+            f"try_it_html needs a picture for every variety the model predicts; missing: {missing}"
+        )
+    columns = list(zip(*model_json["data"], strict=True))
+    fields = "\n".join(
+        _field(name, statistics.median(columns[i])) for i, name in enumerate(model_json["feature_names"])
+    )
+    n_train = len(model_json["data"])
+    return f"""<section class="tryit" id="try-it">
+<style>{_static("tryit.css")}</style>
+<h2 class="tryit-title">Try it</h2>
+<p class="tryit-intro">Measure a flower and the model in use guesses its variety, right here in your browser
+from its {model_json["n_neighbors"]} nearest of {n_train} known flowers.</p>
+<form class="tryit-form" novalidate>
+{fields}
+</form>
+<div class="tryit-prediction" id="prediction" aria-live="polite"></div>
+<script type="application/json" id="try-it-model">{_script_json(model_json)}</script>
+<script type="application/json" id="try-it-pictures">{_script_json(pictures)}</script>
+<script>
+{_static("knn.js")}
+window.irisTryIt = irisKnn.mountTryIt(document.getElementById("try-it"));
+</script>
+</section>
+"""
+
+
+def _field(name: str, default: float) -> str:
+    label = html.escape(name.replace("_", " ").capitalize())
+    return (
+        f'<label class="tryit-field" for="try-it-{name}"><span class="tryit-field-label">{label} (cm)</span>'
+        f'<input class="tryit-input" id="try-it-{name}" name="{name}" type="number" inputmode="decimal" '
+        f'step="0.1" min="0" value="{default:.1f}" data-label="{label}" required></label>'
+    )
+
+
+def _static(name: str) -> str:
+    return (files("serverless_iris.runner") / "static" / name).read_text(encoding="utf-8")
+
+
+def _script_json(value: Any) -> str:
+    """JSON that cannot end its ``<script>`` element early (``<`` is escaped, JSON.parse undoes it)."""
+    return json.dumps(value, separators=(",", ":")).replace("<", "\\u003c")

@@ -1,0 +1,68 @@
+"""Helpers shared by test modules (on the path through tests/conftest.py): a runner workspace of its own.
+
+Every runner test runs ``python runner.py`` as a real subprocess, on a temporary store and outputs
+folder, with the embedded backend and no Hopsworks key.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from serverless_iris.paths import BACKEND_ENV, REPO_ROOT, STORE_ENV
+
+REPO = REPO_ROOT
+FIXTURES = Path(__file__).parent / "fixtures"  # small notebooks that fail in known ways
+
+
+@dataclass
+class Workspace:
+    """A store and an outputs folder of a test's own, and the environment that points the runner at them."""
+
+    store: Path
+    outputs: Path
+    env: dict[str, str]
+
+    def run(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, str(REPO / "runner.py"), "--outputs", str(self.outputs), *args],
+            cwd=self.outputs.parent,
+            env={**self.env, **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+
+    def start(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [sys.executable, str(REPO / "runner.py"), "--outputs", str(self.outputs), *args],
+            cwd=self.outputs.parent,
+            env={**self.env, **(env or {})},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def runs(self) -> list[dict]:
+        """Every run.json, oldest first."""
+        return [json.loads(p.read_text()) for p in sorted(self.outputs.glob("runs/*/run.json"))]
+
+
+def make_workspace(root: Path, **env: str) -> Workspace:
+    """A workspace under ``root`` (``store/`` and ``outputs/``); ``env`` adds or overrides variables."""
+    base = {k: v for k, v in os.environ.items() if k != "HOPSWORKS_API_KEY"}
+    base.update({BACKEND_ENV: "local", STORE_ENV: str(root / "store")}, **env)
+    return Workspace(root / "store", root / "outputs", base)
+
+
+def gone(pid: int) -> bool:
+    """Whether process ``pid`` no longer runs (exited, or a zombie waiting to be reaped)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return True
+    return state == "Z"
