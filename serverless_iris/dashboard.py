@@ -1,10 +1,10 @@
-"""The dashboard the notebooks draw: plots, the recent-predictions table and what ``dashboard.json`` holds.
+"""The dashboard the notebooks draw: accuracy plot, recent-predictions table, what ``dashboard.json`` holds.
 
 The files' folder, names, shape and the retrain rule are :mod:`serverless_iris.dashboard_files`'s
-(re-exported here for the notebooks). The training and batch-inference notebooks import this module;
-its heavy imports (matplotlib, seaborn, scikit-learn) are at the top on purpose: the runner warms a
-notebook's kernel by importing what the notebook imports at top level, so these modules are loaded
-ahead of the notebook's turn (see ``serverless_iris.runner.kernels``).
+(re-exported here for the notebooks). The batch-inference notebook imports this module; its heavy imports
+(matplotlib, pandas) are at the top on purpose: the runner warms a notebook's kernel by importing what the
+notebook imports at top level, so these modules are loaded ahead of the notebook's turn (see
+``serverless_iris.runner.kernels``).
 """
 
 from __future__ import annotations
@@ -14,10 +14,8 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 import pandas as pd
-import seaborn as sns
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
-from sklearn.metrics import confusion_matrix
 
 from serverless_iris.dashboard_files import (
     ALERT_THRESHOLD,
@@ -38,20 +36,8 @@ __all__ = [
     "dashboard_summary",
     "percent",
     "plot_accuracy_over_time",
-    "plot_confusion_matrix",
     "recent_predictions",
 ]
-
-
-def plot_confusion_matrix(y_true: Any, y_pred: Any, title: str) -> Figure:
-    """The course's confusion-matrix heatmap, always 3×3: the three varieties are fixed labels."""
-    counts = confusion_matrix(list(y_true), list(y_pred), labels=list(VARIETIES))
-    table = pd.DataFrame(counts, [f"True {v}" for v in VARIETIES], [f"Pred {v}" for v in VARIETIES])
-    fig, ax = plt.subplots(figsize=(6, 4.5))
-    sns.heatmap(table, annot=True, fmt="d", cmap="Blues", cbar=False, linewidths=0.5, ax=ax)
-    ax.set_title(title)
-    fig.tight_layout()
-    return fig
 
 
 def plot_accuracy_over_time(history: pd.DataFrame) -> Figure:

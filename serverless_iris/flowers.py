@@ -85,8 +85,7 @@ def get_random_iris_flowers(n: int, seed: int | None = None) -> pd.DataFrame:
     import numpy as np
     import pandas as pd
 
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"the number of flowers must be a whole number >= 1, got {n!r}")
+    check_flower_count(n)
     rng = np.random.default_rng(seed)
     flowers, last = [], None
     for _ in range(n):
@@ -96,6 +95,12 @@ def get_random_iris_flowers(n: int, seed: int | None = None) -> pd.DataFrame:
         flowers.append(get_random_iris_flower(rng, made))
         last = made
     return pd.concat(flowers, ignore_index=True)
+
+
+def check_flower_count(n: object) -> None:
+    """Refuse a flower count that is not a whole number >= 1 (papermill passes parameters untyped)."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"the number of flowers must be a whole number >= 1, got {n!r}")
 
 
 def newest_first(df: pd.DataFrame, *time_columns: str) -> pd.DataFrame:

@@ -138,16 +138,6 @@ def test_unknown_variety_has_no_picture(tmp_path: Path) -> None:
         make_assets.draw_flower("Rose", tmp_path / "rose.png")
 
 
-def test_confusion_matrix_is_always_three_by_three(tmp_path: Path) -> None:
-    fig = dashboard.plot_confusion_matrix(["Setosa", "Setosa"], ["Setosa", "Virginica"], title="two flowers")
-    ax = fig.axes[0]
-    assert [t.get_text() for t in ax.get_yticklabels()] == [f"True {v}" for v in VARIETIES]
-    assert [t.get_text() for t in ax.get_xticklabels()] == [f"Pred {v}" for v in VARIETIES]
-    assert [t.get_text() for t in ax.texts] == ["1", "0", "1", "0", "0", "0", "0", "0", "0"]
-    fig.savefig(tmp_path / "cm.png")
-    assert_not_blank(tmp_path / "cm.png")
-
-
 def history(n: int) -> pd.DataFrame:
     """``n`` recorded predictions, one per day, every third one wrong."""
     start = pd.Timestamp("2025-01-01", tz="UTC")

@@ -54,15 +54,17 @@ PARAMETERS_CELL, CELLS = _notebook_code()
 def run_feature_notebook(parameters: dict[str, Any], flowers: pd.DataFrame | None = None) -> dict[str, Any]:
     """Run the notebook's cells as papermill would with ``parameters`` injected; return its namespace.
 
-    ``flowers`` replaces what ``get_random_iris_flowers`` returns, so a daily run inserts that frame.
+    ``flowers`` replaces the daily run's synthetic flowers (``iris_df``, as the cell that makes them
+    leaves it, event times included), so the run goes on to validate and insert that frame.
     """
     namespace: dict[str, Any] = {"__name__": "__main__"}
     exec(compile(PARAMETERS_CELL, NOTEBOOK.name, "exec"), namespace)
     namespace.update(parameters)
     for cell in CELLS:
+        made = "iris_df" not in namespace
         exec(compile(cell, NOTEBOOK.name, "exec"), namespace)
-        if flowers is not None and "get_random_iris_flowers" in namespace:
-            namespace["get_random_iris_flowers"] = lambda n, seed=None: flowers.copy()
+        if flowers is not None and made and "iris_df" in namespace:
+            namespace["iris_df"] = flowers.copy()
     return namespace
 
 
