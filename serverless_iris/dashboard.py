@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 from sklearn.metrics import confusion_matrix
 
 from serverless_iris.flowers import FEATURES, VARIETIES, newest_first, utc
-from serverless_iris.paths import REPO_ROOT
+from serverless_iris.paths import OUTPUTS_DIR
 
 DASHBOARD_ENV = "IRIS_DASHBOARD_DIR"
 ROLLING_WINDOWS = (7, 30)  # the dashboard's rolling accuracy: over the last 7 and 30 predictions
@@ -35,7 +35,7 @@ def dashboard_folder(dashboard_dir: Path | str | None = None) -> Path:
     The environment variable lets tests and scripts run the notebooks on their defaults without
     touching the repository's own dashboard.
     """
-    folder = Path(dashboard_dir or os.environ.get(DASHBOARD_ENV) or REPO_ROOT / "outputs" / "dashboard")
+    folder = Path(dashboard_dir or os.environ.get(DASHBOARD_ENV) or OUTPUTS_DIR / "dashboard")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 

@@ -24,14 +24,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from serverless_iris.backend import redact
-from serverless_iris.files import write_json
+from serverless_iris.backend import describe_store_record, redact, store_record
+from serverless_iris.files import read_json, write_json
 from serverless_iris.paths import RUN_ID_ENV, STORE_ENV, store_path
 from serverless_iris.provenance import git_commit
 from serverless_iris.runner.archive import (
     RUN_FILE,
     Echo,
     notebook_entry,
+    other_store,
     package_versions_later,
     prune,
     store_lock,
@@ -39,9 +40,10 @@ from serverless_iris.runner.archive import (
 )
 from serverless_iris.runner.failures import error_record, mark_failure, run_notebook
 from serverless_iris.runner.kernels import Kernel, fork_server, kernel_environment
-from serverless_iris.runner.model_versions import ModelVersions
-from serverless_iris.runner.plan import MODEL_NAME, Plan, Step
+from serverless_iris.runner.model_versions import FeatureGroupMissing, ModelVersions
+from serverless_iris.runner.plan import MODEL_NAME, Plan, Step, UsageError
 from serverless_iris.runner.signals import interrupts_raise, signals_deferred
+from serverless_iris.runner.sources import SOURCE
 
 if TYPE_CHECKING:
     from serverless_iris.runner.forkserver import ForkServer
@@ -78,21 +80,31 @@ def execute(
     ``forks`` is a fork server from :func:`fork_server`, started early; else the run starts its own.
     Either way the run closes it.
 
-    Raises :class:`StoreBusyError` (nothing written) when another run holds the store too long.
+    Raises :class:`StoreBusyError` (nothing written) when another run holds the store too long, and
+    :class:`UsageError` (nothing written) when ``outputs`` holds the runs of another store: a dashboard
+    shows one store's predictions, and its run history must be of that store.
     Ctrl-C and SIGTERM stop the run: it is recorded as failed (``interrupted``), ``Result.interrupted``.
     """
     say = echo or (lambda line: None)
     outputs = Path(outputs).resolve()
+    store = store_record(plan.backend)
+    elsewhere = other_store(outputs, store)
+    if elsewhere:
+        raise UsageError(
+            f"{outputs} holds the runs of another store ({elsewhere}); this run uses "
+            f"{describe_store_record(store)}. Give it an outputs folder of its own (--outputs DIR), or "
+            f"run on that store ({STORE_ENV}, HOPSWORKS_HOST/HOPSWORKS_PROJECT)"
+        )
     with interrupts_raise(), store_lock(plan.backend, say):
         notes = unfinished_runs(outputs)
         with signals_deferred():
-            run = _Run(plan, outputs, argv, forks)
+            run = _Run(plan, outputs, argv, forks, store)
         for note in notes:
             say(note)
         say(f"run {run.id} ({plan.mode}, backend {plan.backend}) -> {shown(run.folder)}")
         interrupted = run.go(timeout=timeout, progress_bar=progress_bar, say=say)
         problems = run.finish()
-        prune(outputs, keep, current=run.id)
+        prune(outputs, keep, current=run.id, in_use=_training_run(outputs / "dashboard" / "dashboard.json"))
         index = _write_index(outputs, problems)
     return Result(run.folder, run.record, index, interrupted, problems)
 
@@ -100,7 +112,9 @@ def execute(
 class _Run:
     """The run folder, its ``run.json``, and the notebooks' kernels and reports."""
 
-    def __init__(self, plan: Plan, outputs: Path, argv: Sequence[str], forks: ForkServer | None) -> None:
+    def __init__(
+        self, plan: Plan, outputs: Path, argv: Sequence[str], forks: ForkServer | None, store: dict[str, Any]
+    ) -> None:
         started = datetime.now(timezone.utc)
         self.plan = plan
         self.outputs = outputs
@@ -116,6 +130,7 @@ class _Run:
             "argv": [redact(a) for a in argv],
             "parameters": json.loads(redact(json.dumps(plan.parameters))),
             "backend": plan.backend,
+            "store": store,
             "started": started.isoformat(timespec="seconds"),
             "ended": None,
             "duration_s": None,
@@ -123,7 +138,8 @@ class _Run:
             "host": socket.gethostname(),
             "git_commit": git_commit(),
             "packages": {},
-            "retrained": None,
+            "trained": None,  # why --daily trained a first model
+            "retrained": None,  # why --daily retrained (the accuracy alert)
             "notebooks": [notebook_entry(step.name) for step in plan.steps],
         }
         self.save()
@@ -148,10 +164,14 @@ class _Run:
         check = None
         try:
             self._prestart(self.steps[0])
-            if self.plan.training:  # asked while the first kernel starts
+            empty = self._ask_empty()  # asked while the first kernel starts
+            if self.plan.training:
                 check = ModelVersions(self.plan.backend)
             i = 0
             while i < len(self.steps):
+                if empty and self.steps[i].name == "feature":
+                    self._add_todays_flower(i, empty, say)
+                    empty = None
                 if check and self._train_first(check, say, wait=self.steps[i].name == "inference"):
                     check = None
                 for ahead in self.steps[i + 1 : i + 3]:
@@ -176,6 +196,25 @@ class _Run:
         for kernel in self.kernels.values():
             kernel.stop()
 
+    def _ask_empty(self) -> FeatureGroupMissing | None:
+        """Whether the store has no iris flowers yet, asked when the feature notebook may backfill."""
+        feature = next((step for step in self.steps if step.name == "feature"), None)
+        if feature is None or feature.parameters.get("BACKFILL") is False:
+            return None
+        return FeatureGroupMissing(self.plan.backend, feature.parameters.get("version", 1))
+
+    def _add_todays_flower(self, at: int, empty: FeatureGroupMissing, say: Echo) -> None:
+        """On an empty store the feature notebook backfills; a second feature run then adds today's
+        flower, so the dashboard's first "today" is today rather than the backfill's date."""
+        if empty.result() is not True:
+            return
+        first = self.steps[at]
+        parameters = {k: v for k, v in first.parameters.items() if k != SOURCE} | {"BACKFILL": False}
+        self.steps.insert(at + 1, replace(first, parameters=parameters))
+        self.record["notebooks"].insert(at + 1, notebook_entry("feature"))
+        say("the store is empty: backfilling it, then adding today's flower")
+        self.save()
+
     def _train_first(self, check: ModelVersions, say: Echo, wait: bool) -> bool:
         """--daily: put training before inference when the registry has no model. True once decided.
 
@@ -189,7 +228,7 @@ class _Run:
             at = next(i for i, step in enumerate(self.steps) if step.name == "inference")
             self.steps.insert(at, self.plan.training)
             self.record["notebooks"].insert(at, notebook_entry("training"))
-            self.record["retrained"] = f"no model '{MODEL_NAME}' was registered yet"
+            self.record["trained"] = f"no model '{MODEL_NAME}' was registered yet"
             say(f"no model '{MODEL_NAME}' is registered yet: training one before inference")
             self.save()
         return True
@@ -345,6 +384,12 @@ def _alert_reason(dashboard: Path, since: float) -> str | None:
         f"rolling accuracy {100 * accuracy:.3g}% over the last {window} prediction{plural} "
         f"fell below the threshold {100 * threshold:.3g}%"
     )
+
+
+def _training_run(dashboard: Path) -> str | None:
+    """The run that trained the model the dashboard uses (its provenance), when recorded."""
+    model = (read_json(dashboard) or {}).get("model")
+    return (model.get("training_run") or None) if isinstance(model, dict) else None
 
 
 def _progress_line(i: int, total: int, entry: dict[str, Any]) -> str:
