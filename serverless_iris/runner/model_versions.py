@@ -1,8 +1,9 @@
-"""Questions the runner asks the store before deciding a run's steps: is a model registered (``--daily``
-trains first when not), does the iris feature group exist yet (a first run adds today's flower too)."""
+"""Questions the runner asks the store while a run goes: is a model registered (``--daily`` trains first
+when not), and does the store hold only the backfill (then today's flower is added)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import sys
@@ -11,21 +12,38 @@ from typing import Any
 from serverless_iris.runner.plan import MODEL_NAME
 
 
-class StoreQuestion:
-    """A JSON answer about the store, asked without holding up the run.
+def model_versions(project: Any) -> list[int]:
+    """The registered versions of model ``iris``, oldest first."""
+    return sorted(int(m.version) for m in project.get_model_registry().get_models(MODEL_NAME) or [])
 
-    ``expression`` is Python over ``project`` (the backend's project). Local backend: the embedded
-    store answers in milliseconds, in this process. Hopsworks: logging in takes seconds and prints, so a
-    child process asks and only its last line of output is read. The answer is None when it cannot be
-    told (no network, a busy store).
+
+def only_backfilled(project: Any, version: int) -> bool:
+    """Whether feature group ``iris`` exists and holds no flower after the backfill's event time."""
+    from serverless_iris.flowers import BACKFILL_EVENT_TIME
+
+    group = project.get_feature_store().get_feature_group("iris", version=version)
+    if group is None:
+        return False
+    return len(group.read(start_time=BACKFILL_EVENT_TIME + dt.timedelta(seconds=1))) == 0
+
+
+class StoreQuestion:
+    """``question(project, *args)`` (a function of this module, JSON answer), asked without holding up
+    the run.
+
+    Local backend: the embedded store answers in milliseconds, in this process. Hopsworks: logging in
+    takes seconds and prints, so a child process asks and only its last line of output is read. The
+    answer is None when it cannot be told (no network, a busy store).
     """
 
-    def __init__(self, backend: str, expression: str) -> None:
+    def __init__(self, backend: str, question: Any, *args: Any) -> None:
         self._answer: Any = None
         self._child: subprocess.Popen[str] | None = None
         if backend != "local":
-            login = "import json, serverless_iris\nproject = serverless_iris.login()\n"
-            code = f"{login}print(json.dumps({expression}))"
+            code = (
+                f"import json, serverless_iris\nfrom {__name__} import {question.__name__} as ask\n"
+                f"print(json.dumps(ask(serverless_iris.login(), *{args!r})))"
+            )
             self._child = subprocess.Popen(
                 [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
             )
@@ -33,7 +51,7 @@ class StoreQuestion:
         from serverless_iris.backend import local_project
 
         try:
-            self._answer = eval(expression, {"project": local_project()})  # our own constant expression
+            self._answer = question(local_project(), *args)
         except Exception:  # unknown: see the class docstring
             self._answer = None
 
@@ -56,20 +74,3 @@ class StoreQuestion:
             except ValueError:
                 self._answer = None
         return self._answer
-
-
-class ModelVersions(StoreQuestion):
-    """The registered versions of model ``iris``, oldest first."""
-
-    def __init__(self, backend: str) -> None:
-        models = f"project.get_model_registry().get_models({MODEL_NAME!r}) or []"
-        super().__init__(backend, f"sorted(int(m.version) for m in {models})")
-
-
-class FeatureGroupMissing(StoreQuestion):
-    """Whether feature group ``iris`` of ``version`` does not exist yet: the store holds no flower."""
-
-    def __init__(self, backend: str, version: int) -> None:
-        super().__init__(
-            backend, f"project.get_feature_store().get_feature_group('iris', version={version!r}) is None"
-        )

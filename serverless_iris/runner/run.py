@@ -40,7 +40,7 @@ from serverless_iris.runner.archive import (
 )
 from serverless_iris.runner.failures import error_record, mark_failure, run_notebook
 from serverless_iris.runner.kernels import Kernel, fork_server, kernel_environment
-from serverless_iris.runner.model_versions import FeatureGroupMissing, ModelVersions
+from serverless_iris.runner.model_versions import StoreQuestion, model_versions, only_backfilled
 from serverless_iris.runner.plan import MODEL_NAME, Plan, Step, UsageError
 from serverless_iris.runner.signals import interrupts_raise, signals_deferred
 from serverless_iris.runner.sources import SOURCE
@@ -164,20 +164,18 @@ class _Run:
         check = None
         try:
             self._prestart(self.steps[0])
-            empty = self._ask_empty()  # asked while the first kernel starts
-            if self.plan.training:
-                check = ModelVersions(self.plan.backend)
+            if self.plan.training:  # asked while the first kernel starts
+                check = StoreQuestion(self.plan.backend, model_versions)
             i = 0
             while i < len(self.steps):
-                if empty and self.steps[i].name == "feature":
-                    self._add_todays_flower(i, empty, say)
-                    empty = None
                 if check and self._train_first(check, say, wait=self.steps[i].name == "inference"):
                     check = None
                 for ahead in self.steps[i + 1 : i + 3]:
                     self._prestart(ahead)
                 if not self._run_step(i, timeout=timeout, progress_bar=progress_bar, say=say):
                     break
+                if i == 0 and self.steps[0].name == "feature":
+                    self._add_todays_flower(say)
                 if self.plan.training and self.steps[i].name == "inference":
                     self._retrain_on_alert(self.steps[i], say)
                 i += 1
@@ -196,26 +194,23 @@ class _Run:
         for kernel in self.kernels.values():
             kernel.stop()
 
-    def _ask_empty(self) -> FeatureGroupMissing | None:
-        """Whether the store has no iris flowers yet, asked when the feature notebook may backfill."""
-        feature = next((step for step in self.steps if step.name == "feature"), None)
-        if feature is None or feature.parameters.get("BACKFILL") is False:
-            return None
-        return FeatureGroupMissing(self.plan.backend, feature.parameters.get("version", 1))
-
-    def _add_todays_flower(self, at: int, empty: FeatureGroupMissing, say: Echo) -> None:
-        """On an empty store the feature notebook backfills; a second feature run then adds today's
-        flower, so the dashboard's first "today" is today rather than the backfill's date."""
-        if empty.result() is not True:
+    def _add_todays_flower(self, say: Echo) -> None:
+        """After the feature notebook, when the store holds only the backfill (a first run), run it again
+        to add today's flower, so the dashboard's first "today" is today rather than the backfill's date.
+        """
+        feature = self.steps[0]
+        if feature.parameters.get("BACKFILL") is False:
             return
-        first = self.steps[at]
-        parameters = {k: v for k, v in first.parameters.items() if k != SOURCE} | {"BACKFILL": False}
-        self.steps.insert(at + 1, replace(first, parameters=parameters))
-        self.record["notebooks"].insert(at + 1, notebook_entry("feature"))
-        say("the store is empty: backfilling it, then adding today's flower")
+        version = feature.parameters.get("version", 1)
+        if StoreQuestion(self.plan.backend, only_backfilled, version).result() is not True:
+            return
+        parameters = {k: v for k, v in feature.parameters.items() if k != SOURCE} | {"BACKFILL": False}
+        self.steps.insert(1, replace(feature, parameters=parameters))
+        self.record["notebooks"].insert(1, notebook_entry("feature"))
+        say("the store holds only the backfill: adding today's flower")
         self.save()
 
-    def _train_first(self, check: ModelVersions, say: Echo, wait: bool) -> bool:
+    def _train_first(self, check: StoreQuestion, say: Echo, wait: bool) -> bool:
         """--daily: put training before inference when the registry has no model. True once decided.
 
         When the registry cannot tell (no network, a busy store) the run does not train, and inference
@@ -271,7 +266,9 @@ class _Run:
         if "DASHBOARD_DIR" in step.declared:
             parameters["DASHBOARD_DIR"] = str(self.outputs / "dashboard")
         if step is self.repredict and "MODEL_VERSION" in step.declared and "MODEL_VERSION" not in parameters:
-            versions = ModelVersions(self.plan.backend).result()  # the newest: just trained, maybe not best
+            versions = StoreQuestion(
+                self.plan.backend, model_versions
+            ).result()  # the newest: just trained, maybe not best
             if versions:
                 parameters["MODEL_VERSION"] = max(versions)
         entry.update(status="running", executed=executed.name)
