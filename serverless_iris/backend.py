@@ -61,7 +61,8 @@ def describe_store_record(record: dict[str, str | None]) -> str:
     """``local store /path`` or ``Hopsworks host/project``, as the console and the dashboard say it."""
     if record.get("backend") == "local":
         return f"local store {record.get('path')}"
-    return f"Hopsworks {record.get('host')}, project {record.get('project') or '(the key’s default)'}"
+    project = record.get("project") or "the key's default"
+    return f"Hopsworks {record.get('host')}, project {project}"
 
 
 def redact(text: str) -> str:
@@ -102,10 +103,9 @@ def _hopsworks_login(**kwargs: Any) -> Any:
         where = describe_store_record(store_record("hopsworks"))
         raise BackendError(
             redact(
-                f"Hopsworks login failed: {type(exc).__name__}: {exc}\n"
-                f"Check the host and project ({where}; set {HOST_ENV} and {PROJECT_ENV}), the network, "
-                f"and that {KEY_ENV} is a valid key for them. To run offline on the embedded store, "
-                f"set {BACKEND_ENV}=local."
+                f"Hopsworks login failed: {type(exc).__name__}: {exc} -- check the host and project "
+                f"({where}; {HOST_ENV}, {PROJECT_ENV}), the network, and that {KEY_ENV} is a key for "
+                f"them; to run offline on the embedded store, set {BACKEND_ENV}=local"
             )
         ) from None
     _announce(f"backend: hopsworks (project: {getattr(project, 'name', '?')})")
