@@ -14,6 +14,8 @@ import pandas as pd
 import pytest
 from support import FIXTURES, REPO, Workspace, make_workspace
 
+from serverless_iris import login
+from serverless_iris.backend import BackendError
 from serverless_iris.embedded.project import LocalProject
 from serverless_iris.flowers import BACKFILL_EVENT_TIME, utc
 
@@ -203,3 +205,31 @@ def test_help_shows_the_timeout_default() -> None:
     assert done.returncode == 0
     line = " ".join(done.stdout.split("--timeout S", 2)[2].split("-q, --quiet")[0].split())
     assert line == "per-cell timeout in seconds (default: none, a cell may run as long as it takes)"
+
+
+# --- the Hopsworks login failure -------------------------------------------------------------------------
+
+
+def test_a_failed_hopsworks_login_says_what_to_check_and_how_to_run_offline(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    key = "hw-advice-test-key-never-print-me"
+    monkeypatch.chdir(tmp_path)  # the SDK may look for a key file in the working directory
+    for name, value in {
+        "IRIS_BACKEND": "hopsworks",
+        "HOPSWORKS_API_KEY": key,
+        "HOPSWORKS_HOST": "127.0.0.1",
+        "HOPSWORKS_PORT": "9",  # the discard port: refused at once, no network needed
+        "HOPSWORKS_PROJECT": "iris_course",
+    }.items():
+        monkeypatch.setenv(name, value)
+
+    with pytest.raises(BackendError) as failed:
+        login()
+
+    message = str(failed.value)
+    assert message.startswith("Hopsworks login failed: ConnectionError: ")
+    assert "check the host and project (Hopsworks 127.0.0.1, project iris_course; HOPSWORKS_HOST, " in message
+    assert "the network, and that HOPSWORKS_API_KEY is a key for them" in message
+    assert message.endswith("to run offline on the embedded store, set IRIS_BACKEND=local")
+    assert key not in message and "\n" not in message  # one line on the console and in run.json
