@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from serverless_iris.backend import describe_store_record, redact, store_record
+from serverless_iris.backend import HOST_ENV, PROJECT_ENV, describe_store_record, redact, store_record
 from serverless_iris.files import read_json, write_json
 from serverless_iris.paths import RUN_ID_ENV, STORE_ENV, store_path
 from serverless_iris.provenance import git_commit
@@ -93,7 +93,7 @@ def execute(
         raise UsageError(
             f"{outputs} holds the runs of another store ({elsewhere}); this run uses "
             f"{describe_store_record(store)}. Give it an outputs folder of its own (--outputs DIR), or "
-            f"run on that store ({STORE_ENV}, HOPSWORKS_HOST/HOPSWORKS_PROJECT)"
+            f"run on that store ({STORE_ENV}, {HOST_ENV}/{PROJECT_ENV})"
         )
     with interrupts_raise(), store_lock(plan.backend, say):
         notes = unfinished_runs(outputs)
@@ -199,7 +199,7 @@ class _Run:
         to add today's flower, so the dashboard's first "today" is today rather than the backfill's date.
         """
         feature = self.steps[0]
-        if feature.parameters.get("BACKFILL") is False:
+        if "BACKFILL" not in feature.declared or feature.parameters.get("BACKFILL") is False:
             return
         version = feature.parameters.get("version", 1)
         if StoreQuestion(self.plan.backend, only_backfilled, version).result() is not True:
