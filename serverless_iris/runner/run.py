@@ -40,10 +40,10 @@ from serverless_iris.runner.archive import (
 )
 from serverless_iris.runner.failures import error_record, mark_failure, run_notebook
 from serverless_iris.runner.kernels import Kernel, fork_server, kernel_environment
-from serverless_iris.runner.model_versions import StoreQuestion, model_versions, only_backfilled
 from serverless_iris.runner.plan import MODEL_NAME, Plan, Step, UsageError
 from serverless_iris.runner.signals import interrupts_raise, signals_deferred
 from serverless_iris.runner.sources import SOURCE
+from serverless_iris.runner.store_questions import StoreQuestion, model_versions, only_backfilled
 
 if TYPE_CHECKING:
     from serverless_iris.runner.forkserver import ForkServer
