@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 from serverless_iris.files import read_json
-from serverless_iris.paths import DASHBOARD_ENV, REPO_ROOT
+from serverless_iris.paths import DASHBOARD_ENV, OUTPUTS_DIR
 from serverless_iris.wording import plural
 
 DASHBOARD_FOLDER = "dashboard"  # the dashboard folder's name inside an outputs folder
@@ -83,7 +83,7 @@ def dashboard_folder(dashboard_dir: Path | str | None = None) -> Path:
     The environment variable lets tests and scripts run the notebooks on their defaults without
     touching the repository's own dashboard.
     """
-    folder = Path(dashboard_dir or os.environ.get(DASHBOARD_ENV) or REPO_ROOT / "outputs" / DASHBOARD_FOLDER)
+    folder = Path(dashboard_dir or os.environ.get(DASHBOARD_ENV) or OUTPUTS_DIR / DASHBOARD_FOLDER)
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
@@ -157,3 +157,9 @@ def retrain_reason(folder: Path, since: float) -> str | None:
     if not isinstance(message, str) or not message:
         return "the accuracy alert was raised"
     return message[0].lower() + message[1:].rstrip(".")
+
+
+def training_run(folder: Path) -> str | None:
+    """The run that trained the model the dashboard uses (its provenance), when recorded."""
+    model = (read_dashboard(folder) or {}).get("model")
+    return (model.get("training_run") or None) if isinstance(model, Mapping) else None

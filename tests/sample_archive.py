@@ -7,12 +7,14 @@ hand-written run.json files (succeeded, failed, killed) and a dashboard folder o
 from __future__ import annotations
 
 import json
+import os
 import re
 import socket
 import subprocess
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
+from unittest import mock
 
 import nbformat
 import papermill
@@ -22,6 +24,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from PIL import Image
 
 from serverless_iris import flowers
+from serverless_iris.runner.kernels import MATPLOTLIB_INLINE
 from serverless_iris.runner.plan import PIPELINE
 from serverless_iris.runner.report import write_report
 from serverless_iris.runner.site import write_index
@@ -79,12 +82,20 @@ FAILING_NOTEBOOK = notebook(
 
 
 def _execute(nb: nbformat.NotebookNode, path: Path, parameters: dict) -> None:
+    """Execute ``nb`` with papermill, its figures drawn inline as in the runner's kernels (a kernel
+    inherits this process's ``MPLBACKEND``, ``Agg`` on many CI images)."""
     source = path.with_suffix(".source.ipynb")
     nbformat.write(nb, source)
     try:
-        papermill.execute_notebook(
-            source, path, parameters=parameters, progress_bar=False, log_output=False, kernel_name="python3"
-        )
+        with mock.patch.dict(os.environ, {"MPLBACKEND": MATPLOTLIB_INLINE}):
+            papermill.execute_notebook(
+                source,
+                path,
+                parameters=parameters,
+                progress_bar=False,
+                log_output=False,
+                kernel_name="python3",
+            )
     except papermill.PapermillExecutionError:
         pass
     finally:

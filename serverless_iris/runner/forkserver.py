@@ -41,7 +41,6 @@ from serverless_iris.paths import FORK_KERNELS_ENV
 from serverless_iris.runner.startup import skip_unused_grammar
 
 LAUNCHER = ["-m", "ipykernel_launcher"]  # what a kernel spec for this Python runs after the interpreter
-MATPLOTLIB_INLINE = "module://matplotlib_inline.backend_inline"  # ipykernel sets it; matplotlib reads it
 START_TIMEOUT_S = 120  # a kernel's pid is waited for this long (it waits for its modules to load)
 
 
@@ -226,7 +225,6 @@ def serve(preload: list[str]) -> None:
     signal.signal(signal.SIGTERM, stop)
     protocol = os.fdopen(os.dup(1), "w")  # what imported modules print must not reach the runner
     os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
-    os.environ.setdefault("MPLBACKEND", MATPLOTLIB_INLINE)
     skip_unused_grammar()
     here = sys.path[0]  # the folder python -m put first; a kernel gets its own working folder instead
     importlib.import_module("ipykernel.kernelapp")

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from serverless_iris import dashboard_files, flowers
+from serverless_iris.backend import describe_store_record
 from serverless_iris.contract import LIMITS_CM
 from serverless_iris.files import write_atomic
 from serverless_iris.runner.archive import effective_status, load_runs
@@ -41,7 +42,8 @@ _jinja: Any = None
 def write_index(outputs: Path) -> Path:
     """(Re)write ``outputs/index.html`` from the run archive and the dashboard folder."""
     outputs = Path(outputs)
-    runs = [_run_view(outputs, run) for run in load_runs(outputs)]
+    records = load_runs(outputs)
+    runs = [_run_view(outputs, run) for run in records]
     dashboard = _dashboard_view(outputs, runs)
     page = (
         _jinja_env()
@@ -52,6 +54,7 @@ def write_index(outputs: Path) -> Path:
             statuses=sorted({r["status"] for r in runs}),
             modes=sorted({r["mode"] for r in runs}),
             compare=[r["compare"] for r in runs],
+            store=_store(records),
             generated=format_time(datetime.now(timezone.utc)),
         )
     )
@@ -94,7 +97,7 @@ def _run_view(outputs: Path, run: dict[str, Any]) -> dict[str, Any]:
         "parameters": parameters,
         "notebooks": notebooks,
         "git_commit": (run.get("git_commit") or "")[:10],
-        "retrained": run.get("retrained"),
+        "training": _training(run),
         "argv": " ".join(run.get("argv") or []),
         "host": run.get("host") or "",
         "packages": run.get("packages") or {},
@@ -105,6 +108,19 @@ def _run_view(outputs: Path, run: dict[str, Any]) -> dict[str, Any]:
         for k in ("id", "status", "mode", "started", "duration", "backend", "git_commit", "parameters")
     } | {"notebooks": [{k: n[k] for k in ("name", "status", "duration")} for n in notebooks], "model": None}
     return view
+
+
+def _training(run: dict[str, Any]) -> str | None:
+    """Why the run trained: a first model (``trained``) or after the accuracy alert (``retrained``)."""
+    if run.get("trained"):
+        return f"trained: {run['trained']}"
+    return f"retrained: {run['retrained']}" if run.get("retrained") else None
+
+
+def _store(runs: list[dict[str, Any]]) -> str | None:
+    """The store of the archive's runs (the runner keeps one store per outputs folder), newest first."""
+    recorded = next((r["store"] for r in runs if isinstance(r.get("store"), dict)), None)
+    return describe_store_record(recorded) if recorded else None
 
 
 def _dashboard_view(outputs: Path, runs: list[dict[str, Any]]) -> dict[str, Any] | None:
