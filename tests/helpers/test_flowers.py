@@ -334,5 +334,5 @@ def test_dashboard_folder_prefers_the_parameter_then_the_environment(
     assert dashboard.dashboard_folder(None) == tmp_path / "from-env"
     assert (tmp_path / "given").is_dir() and (tmp_path / "from-env").is_dir()
     monkeypatch.delenv(DASHBOARD_ENV)
-    monkeypatch.setattr(dashboard_files, "REPO_ROOT", tmp_path / "repo")  # keep the real repository untouched
-    assert dashboard.dashboard_folder(None) == tmp_path / "repo" / "outputs" / "dashboard"
+    monkeypatch.setattr(dashboard_files, "OUTPUTS_DIR", tmp_path / "outputs")  # not the real repository
+    assert dashboard.dashboard_folder(None) == tmp_path / "outputs" / "dashboard"
