@@ -34,6 +34,7 @@ from serverless_iris.embedded.util import (
     _save_spec,
     _table,
 )
+from serverless_iris.paths import kill_point
 
 
 class FeatureGroup:
@@ -400,6 +401,7 @@ def _write(con: Any, frame: pd.DataFrame, fg: FeatureGroup, overwrite: bool, ope
         params = [lo, hi] if et else []
         con.execute(f"DELETE FROM {table} AS t USING {source} AS s WHERE {match}{window}", params)
     con.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {source}")
+    kill_point("insert")  # tests only: every row is written, nothing is committed yet
 
 
 # --------------------------------------------------------------------------- feature views

@@ -33,6 +33,7 @@ from typing import Any
 import duckdb
 
 from serverless_iris.embedded.db import connect, transaction
+from serverless_iris.paths import kill_point
 
 MODELS_DIR = "models"
 STAGING_DIR = ".staging"
@@ -280,6 +281,7 @@ class Model:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 os.rename(staging, target)
                 _fsync_dir(target.parent)
+                kill_point("model-save")  # tests only: the files are in place, the metadata is not
                 self._insert(con, version, created, checksums)
             except BaseException:
                 # Still under the store's lock: nobody else can have claimed this version's folder.
