@@ -159,3 +159,18 @@ def _assert_nowhere(space: Workspace, console: str, key: str, root: Path) -> Non
         record = space.runs()[0]
         entry = record["notebooks"][0]
         assert {entry["executed"], entry["report"], entry["results_report"]} <= written
+
+
+def test_the_key_in_the_outputs_path_is_not_printed(key: str, workspace: Workspace, tmp_path: Path) -> None:
+    """The only console text not taken from an already-redacted record: paths. Relies on cli._echo's
+    ``print(redact(line))`` (the ``run ... -> <folder>`` and progress lines) and cli._summary's
+    ``return redact("\\n".join(lines))`` (the report and index paths of the summary)."""
+    outputs = workspace.outputs.parent / f"out-{key}"
+    done = workspace.run("--notebooks", str(FIXTURES / "ok"), "--outputs", str(outputs), env={KEY_ENV: key})
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "-> out-***/runs/" in done.stdout
+    assert done.stdout.splitlines()[-1].endswith("; index: out-***/index.html")
+    assert key not in done.stdout + done.stderr
+    (run,) = (outputs / "runs").iterdir()
+    assert f"out-{key}" not in (run / "run.json").read_text()  # argv, as above
