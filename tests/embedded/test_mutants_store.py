@@ -11,6 +11,7 @@ import pytest
 
 from serverless_iris.embedded.feature import Feature
 from serverless_iris.embedded.feature_store import FeatureStore, FeatureStoreException, VersionWarning
+from serverless_iris.embedded.project import LocalProject
 
 FRAME = pd.DataFrame({"k": [1, 2], "p": ["a", "b"], "f": [3, 4], "t": pd.Timestamp("2024-01-01")})
 
@@ -132,3 +133,32 @@ def test_an_object_meeting_a_group_saved_with_other_keys_is_refused(fs: FeatureS
         "Feature group 'g' version 1 already exists with primary_key=['p'], not ['k']."
     )
     assert fs.get_feature_group("g", version=1).primary_key == ["p"]
+
+
+def test_the_local_project_names_itself_and_its_store(tmp_path: Path) -> None:
+    project = LocalProject(tmp_path / "store")
+
+    assert (project.name, repr(project)) == ("local", f"LocalProject(store={str(tmp_path / 'store')!r})")
+    assert project.get_model_registry()._store == tmp_path / "store"
+
+
+def test_filters_narrow_a_query_together_and_refuse_what_is_not_one(fs: FeatureStore) -> None:
+    group = fs.create_feature_group(name="g", version=1, primary_key=["k"])
+    group.insert(pd.DataFrame({"k": [1, 2, 3, 4], "f": [10, 20, 30, 40]}))
+    query = group.select_all()
+
+    narrowed = query.filter(group["k"] > 1).filter(group["f"] < 40)
+
+    assert narrowed is query and sorted(narrowed.read()["k"]) == [2, 3]
+    with pytest.raises(TypeError) as caught:
+        query.filter("k > 1")
+    assert str(caught.value) == "Operator `filter` expected type `Filter` or `Logic`, got `<class 'str'>`"
+
+
+def test_show_refuses_the_online_store(fs: FeatureStore) -> None:
+    group = fs.create_feature_group(name="g", version=1, primary_key=["k"])
+    group.insert(pd.DataFrame({"k": [1, 2, 3]}))
+
+    assert len(group.select_all().show(2)) == 2
+    with pytest.raises(NotImplementedError, match=r"^Query.show\(online=...\) is not supported"):
+        group.select_all().show(2, online=True)
