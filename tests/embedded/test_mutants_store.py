@@ -164,3 +164,78 @@ def test_show_refuses_the_online_store(fs: FeatureStore) -> None:
     assert len(group.select_all().show(2)) == 2
     with pytest.raises(NotImplementedError, match=r"^Query.show\(online=...\) is not supported"):
         group.select_all().show(2, online=True)
+
+
+def test_the_feature_store_prints_its_store(tmp_path: Path) -> None:
+    assert repr(FeatureStore(tmp_path)) == f"FeatureStore('local_featurestore', store={str(tmp_path)!r})"
+
+
+def test_every_get_or_create_feature_group_argument_is_saved_and_an_existing_group_wins(
+    fs: FeatureStore,
+) -> None:
+    arguments = {
+        "description": "Described",
+        "online_enabled": True,
+        "time_travel_format": "HUDI",
+        "partition_key": ["p"],
+        "primary_key": ["k"],
+        "foreign_key": ["f"],
+        "event_time": "t",
+    }
+    fs.get_or_create_feature_group(name="g", version=3, **arguments).insert(FRAME)
+    plain = fs.get_or_create_feature_group(name="h", version=1, primary_key=["k"])
+    plain.insert(FRAME[["k"]])
+
+    again = fs.get_or_create_feature_group(name="g", version=3, description="other", primary_key=["f"])
+    assert {k: v for k, v in _spec(again).items() if k in arguments} == arguments
+    assert again.version == 3 and len(again.read()) == 2
+    saved = _spec(fs.get_feature_group("h", version=1))
+    assert (saved["description"], saved["online_enabled"]) == ("", False)
+
+
+@pytest.mark.parametrize(
+    "argument",
+    [{"embedding_index": object()}, {"hudi_precombine_key": "k"}, {"features": [Feature("k", "bigint")]}],
+    ids=lambda a: next(iter(a)),
+)
+def test_get_or_create_feature_group_refuses_what_the_stand_in_cannot_do(
+    fs: FeatureStore, argument: dict
+) -> None:
+    (name,) = argument
+    with pytest.raises(NotImplementedError) as caught:
+        fs.get_or_create_feature_group(name="g", version=1, **argument)
+    assert str(caught.value).startswith(
+        f"FeatureStore.get_or_create_feature_group({name}=...) is not supported"
+    )
+
+
+def test_a_view_keeps_its_name_and_description_and_exists_once(fs: FeatureStore) -> None:
+    group = fs.create_feature_group(name="g", version=1, primary_key=["k"])
+    group.insert(FRAME[["k", "f"]])
+    made = fs.create_feature_view(name="v", version=1, query=group.select_all(), description="Described")
+    fs.get_or_create_feature_view(name="w", version=1, query=group.select_all(), description="Other")
+    fs.create_feature_view(name="x", version=1, query=group.select_all())
+
+    assert (made.name, made.description) == ("v", "Described")
+    stored = [fs.get_feature_view(n, version=1) for n in ("v", "w", "x")]
+    assert [(v.name, v.description) for v in stored] == [("v", "Described"), ("w", "Other"), ("x", "")]
+    with pytest.raises(FeatureStoreException) as caught:
+        fs.create_feature_view(name="v", version=1, query=group.select_all())
+    assert str(caught.value) == "Feature view 'v' version 1 already exists."
+    with pytest.raises(FeatureStoreException) as caught:
+        fs.create_feature_view(name="Bad-Name", version=1, query=group.select_all())
+    assert str(caught.value) == (
+        "Feature view name 'Bad-Name' is not valid: use lower-case letters, digits and underscores."
+    )
+
+
+def test_a_view_needs_a_query_on_a_saved_group(fs: FeatureStore) -> None:
+    with pytest.raises(TypeError) as caught:
+        fs.create_feature_view(name="v", version=1, query="SELECT *")
+    assert str(caught.value) == "query must be a Query (e.g. fg.select_all()), got str."
+    unsaved = fs.create_feature_group(name="g", version=1, primary_key=["k"])
+    with pytest.raises(FeatureStoreException) as caught:
+        fs.create_feature_view(name="v", version=1, query=unsaved.select_all())
+    assert str(caught.value) == (
+        "Feature group 'g' is not saved yet: insert data before creating a feature view on it."
+    )
