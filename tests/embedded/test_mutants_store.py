@@ -215,10 +215,16 @@ def test_a_view_keeps_its_name_and_description_and_exists_once(fs: FeatureStore)
     made = fs.create_feature_view(name="v", version=1, query=group.select_all(), description="Described")
     fs.get_or_create_feature_view(name="w", version=1, query=group.select_all(), description="Other")
     fs.create_feature_view(name="x", version=1, query=group.select_all())
+    fs.get_or_create_feature_view(name="y", version=1, query=group.select_all())
 
     assert (made.name, made.description) == ("v", "Described")
-    stored = [fs.get_feature_view(n, version=1) for n in ("v", "w", "x")]
-    assert [(v.name, v.description) for v in stored] == [("v", "Described"), ("w", "Other"), ("x", "")]
+    stored = [fs.get_feature_view(n, version=1) for n in ("v", "w", "x", "y")]
+    assert [(v.name, v.description) for v in stored] == [
+        ("v", "Described"),
+        ("w", "Other"),
+        ("x", ""),
+        ("y", ""),
+    ]
     with pytest.raises(FeatureStoreException) as caught:
         fs.create_feature_view(name="v", version=1, query=group.select_all())
     assert str(caught.value) == "Feature view 'v' version 1 already exists."
