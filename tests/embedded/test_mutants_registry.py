@@ -81,7 +81,11 @@ def test_an_input_example_is_stored_as_the_sdk_converts_it(
     assert registry.get_model("iris", model.version).input_example == sdk_input_example_to_json(example)
 
 
-@pytest.mark.parametrize("empty", [pd.DataFrame(), pd.Series(dtype=float), np.array([]), []], ids=str)
+@pytest.mark.parametrize(
+    "empty",
+    [pd.DataFrame(), pd.Series(dtype=float), np.array([]), []],
+    ids=["frame", "series", "array", "list"],
+)
 def test_an_empty_input_example_is_refused(registry: ModelRegistry, empty) -> None:
     with pytest.raises(ValueError, match=r"^input_example of type <class '.*'> can not be empty$"):
         registry.python.create_model("iris", input_example=empty)
