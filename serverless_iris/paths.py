@@ -7,6 +7,7 @@ on one store and one outputs folder whichever directory they were started from.
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -20,6 +21,7 @@ LOCK_TIMEOUT_ENV = "IRIS_LOCK_TIMEOUT"  # seconds a writer waits for another (60
 DASHBOARD_ENV = "IRIS_DASHBOARD_DIR"  # where the inference notebook writes the dashboard's files
 RUN_ID_ENV = "IRIS_RUN_ID"  # set by the runner in each kernel: the run a model or file belongs to
 FORK_KERNELS_ENV = "IRIS_FORK_KERNELS"  # 0: start kernels from scratch instead of forking them
+KILL_AT_ENV = "IRIS_TEST_KILL_AT"  # tests only: insert | model-save | report, see kill_point
 DEFAULT_LOCK_TIMEOUT_S = 60.0
 
 
@@ -31,3 +33,10 @@ def store_path() -> Path:
 def lock_timeout() -> float:
     """Seconds a writer waits for another process to release the store: ``IRIS_LOCK_TIMEOUT`` or 60."""
     return float(os.environ.get(LOCK_TIMEOUT_ENV, DEFAULT_LOCK_TIMEOUT_S))
+
+
+def kill_point(point: str) -> None:
+    """SIGKILL this process here when ``IRIS_TEST_KILL_AT`` names ``point``: the crash tests' way to die at a
+    moment they choose (mid-insert, mid-model-save, mid-report) instead of a random one. Unset: nothing."""
+    if os.environ.get(KILL_AT_ENV) == point:
+        os.kill(os.getpid(), signal.SIGKILL)

@@ -40,6 +40,7 @@ from serverless_iris.embedded.util import (
     _table,
 )
 from serverless_iris.embedded.validation import ExpectationSuiteMixin
+from serverless_iris.paths import kill_point
 
 _FORMATS = ("DELTA", "HUDI")
 
@@ -476,9 +477,11 @@ def _write(con: Any, fg: FeatureGroup, overwrite: bool, operation: str, created:
         params = [lo, hi] if et else []
         if fg.time_travel_format == "DELTA":
             _merge(con, table, source, columns, keys, window, params)
+            kill_point("insert")  # tests only: every row is written, nothing is committed yet
             return
         con.execute(f"DELETE FROM {table} AS t USING {source} AS s WHERE {match}{window}", params)
     con.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {source}")
+    kill_point("insert")  # tests only: every row is written, nothing is committed yet
 
 
 def _merge(

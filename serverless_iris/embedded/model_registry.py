@@ -36,6 +36,7 @@ from serverless_iris.embedded.db import connect, transaction
 from serverless_iris.embedded.model_serving import DeployMixin
 from serverless_iris.embedded.sdk_gaps import SdkGaps
 from serverless_iris.embedded.util import PROJECT_NAME
+from serverless_iris.paths import kill_point
 
 MODELS_DIR = "models"
 STAGING_DIR = ".staging"
@@ -293,6 +294,7 @@ class Model(DeployMixin, SdkGaps):
                 target.parent.mkdir(parents=True, exist_ok=True)
                 os.rename(staging, target)
                 _fsync_dir(target.parent)
+                kill_point("model-save")  # tests only: the files are in place, the metadata is not
                 self._insert(con, version, created, checksums)
             except BaseException:
                 # Still under the store's lock: nobody else can have claimed this version's folder.

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from serverless_iris.backend import redact
+from serverless_iris.files import write_atomic
 from serverless_iris.runner.kernels import KERNEL_NAME
 
 if TYPE_CHECKING:
@@ -25,7 +26,36 @@ def run_notebook(
     timeout: int | None,
     progress_bar: bool,
 ) -> dict[str, Any] | None:
-    """Execute one notebook in ``kernel``; the error for run.json, or None when every cell succeeded."""
+    """Execute one notebook in ``kernel``; the error for run.json, or None when every cell succeeded.
+
+    The executed notebook (and so every report made from it) is scrubbed of the Hopsworks key after, as a
+    cell's output, error or injected parameters may hold it.
+    """
+    try:
+        return _execute(source, executed, parameters, kernel, timeout, progress_bar)
+    finally:
+        scrub(executed)
+
+
+def scrub(executed: Path) -> None:
+    """Replace the Hopsworks key in the executed notebook's file, if it is there at all."""
+    try:
+        text = executed.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return
+    clean = redact(text)
+    if clean != text:
+        write_atomic(executed, clean)
+
+
+def _execute(
+    source: Path,
+    executed: Path,
+    parameters: dict[str, Any],
+    kernel: Kernel,
+    timeout: int | None,
+    progress_bar: bool,
+) -> dict[str, Any] | None:
     import papermill
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from papermill.exceptions import PapermillExecutionError

@@ -1,0 +1,117 @@
+"""Registry promises mutation testing found no test for (README, Development): how its objects print,
+refusals before a save, the stored feature-view reference, and input examples as hsml converts them."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from datetime import datetime
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+from hopsworks_common.util import _input_example_to_json as sdk_input_example_to_json
+
+from serverless_iris.embedded.feature_store import FeatureStore
+from serverless_iris.embedded.model_registry import ModelRegistry, ModelRegistryException
+
+
+@pytest.fixture
+def registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ModelRegistry:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    return ModelRegistry(tmp_path / "store")
+
+
+def _save(registry: ModelRegistry, tmp_path: Path, **metadata):
+    (tmp_path / "m").mkdir(exist_ok=True)
+    (tmp_path / "m" / "model.bin").write_bytes(b"w")
+    return registry.python.create_model("iris", **metadata).save(str(tmp_path / "m"))
+
+
+def test_the_registry_its_signatures_models_and_the_store_print_what_they_are(
+    registry: ModelRegistry, tmp_path: Path
+) -> None:
+    store = str(tmp_path / "store")
+    assert repr(registry) == f"ModelRegistry(store: {store!r})"
+    assert repr(registry.sklearn) == "<sklearn model signature>"
+    assert repr(FeatureStore(tmp_path / "store")) == f"FeatureStore('local_featurestore', store={store!r})"
+    assert repr(_save(registry, tmp_path)) == "Model(name: 'iris', version: 1)"
+
+
+@pytest.mark.parametrize("action", ["delete", "download"])
+def test_an_unsaved_model_refuses_by_name(registry: ModelRegistry, action: str) -> None:
+    with pytest.raises(ModelRegistryException) as caught:
+        getattr(registry.python.create_model("iris"), action)()
+    assert str(caught.value) == f"model 'iris' is not saved yet; save() it before {action}"
+
+
+def test_the_feature_view_a_model_was_trained_on_is_stored_by_name_and_version(
+    registry: ModelRegistry, tmp_path: Path
+) -> None:
+    model = _save(registry, tmp_path, feature_view=SimpleNamespace(name="iris", version=3))
+
+    stored = registry.get_model("iris", model.version)._metadata.feature_view
+    assert json.loads(stored) == {"name": "iris", "version": 3}
+    with pytest.raises(TypeError) as caught:
+        registry.python.create_model("iris", feature_view="iris")
+    assert str(caught.value) == (
+        "feature_view must be a feature view (with a name and a version), got <class 'str'>"
+    )
+
+
+EXAMPLES = {
+    "frame": pd.DataFrame({"a": [1.5, 2.5], "b": [3, 4]}),
+    "series": pd.Series([1.0, 2.0]),
+    "array": np.array([[1, 2], [3, 4]]),
+    "list": [1, 2],
+    "dict": {"a": 1},
+}
+
+
+@pytest.mark.parametrize("kind", list(EXAMPLES))
+def test_an_input_example_is_stored_as_the_sdk_converts_it(
+    registry: ModelRegistry, tmp_path: Path, kind: str
+) -> None:
+    """Differential: ``hopsworks_common.util._input_example_to_json``."""
+    example = EXAMPLES[kind]
+    model = _save(registry, tmp_path, input_example=example)
+
+    assert registry.get_model("iris", model.version).input_example == sdk_input_example_to_json(example)
+
+
+@pytest.mark.parametrize(
+    "empty",
+    [pd.DataFrame(), pd.Series(dtype=float), np.array([]), []],
+    ids=["frame", "series", "array", "list"],
+)
+def test_an_empty_input_example_is_refused(registry: ModelRegistry, empty) -> None:
+    with pytest.raises(ValueError, match=r"^input_example of type <class '.*'> can not be empty$"):
+        registry.python.create_model("iris", input_example=empty)
+
+
+def test_an_input_example_of_another_type_is_refused(registry: ModelRegistry) -> None:
+    with pytest.raises(TypeError) as caught:
+        registry.python.create_model("iris", input_example=(1, 2))
+    assert str(caught.value) == (
+        "<class 'tuple'> is not a supported input example type; "
+        "use a pandas DataFrame or Series, a numpy array, a list or a dict"
+    )
+
+
+def test_numpy_values_and_times_in_an_example_are_written_as_hsml_writes_them(
+    registry: ModelRegistry, tmp_path: Path
+) -> None:
+    example = {"n": np.int64(3), "x": np.float32(0.5), "a": np.array([1, 2]), "t": datetime(2024, 1, 2, 3)}
+    model = _save(registry, tmp_path, input_example=example)
+
+    assert registry.get_model("iris", model.version).input_example == {
+        "n": 3,
+        "x": 0.5,
+        "a": [1, 2],
+        "t": "2024-01-02T03:00:00",
+    }
+    with pytest.raises(TypeError) as caught:
+        registry.python.create_model("iris", input_example={"o": object()})
+    assert str(caught.value) == "cannot store dict as JSON: Object of type object is not JSON serializable"
