@@ -228,16 +228,6 @@ class Outcome:
 
 
 @pytest.fixture(scope="module")
-def backfilled_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A store filled the way users fill it: the feature notebook's backfill, through the runner."""
-    work = tmp_path_factory.mktemp("backfilled")
-    result = run_runner(["--only", "feature", "--outputs", str(work / "outputs"), "-q"], work / "store", work)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert len(store_snapshot(work / "store")[("iris", 1)]) == 149
-    return work / "store"
-
-
-@pytest.fixture(scope="module")
 def outcomes(
     request: pytest.FixtureRequest, backfilled_store: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, Outcome]:
