@@ -11,6 +11,9 @@ Real subprocesses are killed outright (no handler runs, as in a power cut or the
   It kills ``CHAOS_KILLS`` (50) times in a row, about 7 minutes on two cores; ``IRIS_CHAOS_KILLS`` sets
   another count. Each run prints its seed; ``IRIS_CHAOS_SEED=<seed>`` replays its moments.
 
+The 2,000,000-row insert and the chaos loop are marked ``slow``: they run after the default set
+(``python -m pytest -m slow``, as ``.ci/run`` and CI do).
+
 Only the runner is killed, as a crash would: its kernels must go on their own once it is gone (on Linux
 the fork server sees its stdin close and kills the kernels it forked; elsewhere ipykernel's parent poller
 ends them). The chaos loop checks that they do, within ``ORPHAN_WAIT_S``.
