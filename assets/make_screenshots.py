@@ -29,23 +29,27 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-SHOTS = ROOT / "assets" / "screenshots"
-sys.path.insert(0, str(ROOT / "tests"))
+_HERE = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(_HERE), str(_HERE / "tests")]  # serverless_iris (installed or not) and the browser tests
 from browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402  (the browser tests' launch flags)
+
+from serverless_iris.backend import KEY_ENV  # noqa: E402
+from serverless_iris.paths import ASSETS_DIR, BACKEND_ENV, REPO_ROOT, STORE_ENV  # noqa: E402
+
+SHOTS = ASSETS_DIR / "screenshots"
 
 
 def run_pipelines(work: Path, daily_runs: int) -> Path:
     """Run the pipelines into ``work`` (its own store and outputs) and return the outputs folder."""
     outputs = work / "outputs"
-    env = {k: v for k, v in os.environ.items() if k not in ("HOPSWORKS_API_KEY", "IRIS_BACKEND")}
-    env["IRIS_STORE"] = str(work / "store")
-    env["IRIS_BACKEND"] = "local"
+    env = {k: v for k, v in os.environ.items() if k not in (KEY_ENV, BACKEND_ENV)}
+    env[STORE_ENV] = str(work / "store")
+    env[BACKEND_ENV] = "local"
     commands = [[]] + [["--daily"]] * daily_runs
     for extra in commands:
         argv = [sys.executable, "runner.py", *extra, "--outputs", str(outputs), "-q"]
         print("$", " ".join(argv[1:]), flush=True)
-        subprocess.run(argv, cwd=ROOT, env=env, check=True)
+        subprocess.run(argv, cwd=REPO_ROOT, env=env, check=True)
     return outputs
 
 
@@ -101,7 +105,7 @@ def screenshot(page_url: str, target: Path, *, width: int, until: str, below: in
         finally:
             context.close()
     shrink(target)
-    print(f"{target.relative_to(ROOT)}: {target.stat().st_size // 1024} KiB", flush=True)
+    print(f"{target.relative_to(REPO_ROOT)}: {target.stat().st_size // 1024} KiB", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -69,7 +69,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # serverless_iris, installed or not
+from serverless_iris.backend import KEY_ENV  # noqa: E402
+from serverless_iris.paths import BACKEND_ENV, REPO_ROOT, RUN_ID_ENV, STORE_ENV  # noqa: E402
+
 RUNNER = REPO_ROOT / "runner.py"
 FLOOR = Path(__file__).with_name("floor.py")
 RESULTS = Path(__file__).with_name("results")
@@ -143,9 +146,9 @@ class Bench:
 
     def env(self, store: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
         """The caller's environment on the embedded backend at ``store``, with the repository importable."""
-        env = {k: v for k, v in os.environ.items() if k not in ("IRIS_RUN_ID", "HOPSWORKS_API_KEY")}
+        env = {k: v for k, v in os.environ.items() if k not in (RUN_ID_ENV, KEY_ENV)}
         path = [str(REPO_ROOT), *filter(None, [env.get("PYTHONPATH")])]
-        env.update(IRIS_BACKEND="local", IRIS_STORE=str(store), PYTHONPATH=os.pathsep.join(path))
+        env.update({BACKEND_ENV: "local", STORE_ENV: str(store), "PYTHONPATH": os.pathsep.join(path)})
         return {**env, **(extra or {})}
 
     def run(
@@ -724,5 +727,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(REPO_ROOT))  # serverless_iris for the store sections, installed or not
     raise SystemExit(main())

@@ -16,6 +16,8 @@ from serverless_iris.paths import BACKEND_ENV, store_path
 
 BACKENDS = ("local", "hopsworks")
 KEY_ENV = "HOPSWORKS_API_KEY"
+HOST_ENV, PROJECT_ENV = "HOPSWORKS_HOST", "HOPSWORKS_PROJECT"
+SAAS_HOST = "eu-west.cloud.hopsworks.ai"  # hopsworks.login()'s host when HOPSWORKS_HOST is unset (5.2.1)
 
 _announced: set[str] = set()
 
@@ -41,6 +43,26 @@ def describe_store(store: Path) -> str:
         return str(store.relative_to(Path.cwd())) + "/"
     except ValueError:
         return str(store)
+
+
+def store_record(backend: str) -> dict[str, str | None]:
+    """Which store a run uses, for run.json and the dashboard: the embedded store's folder, or the
+    Hopsworks host and project ``hopsworks.login()`` reads from the environment (never the key)."""
+    if backend == "local":
+        return {"backend": backend, "path": str(store_path())}
+    return {
+        "backend": backend,
+        "host": os.environ.get(HOST_ENV) or SAAS_HOST,
+        "project": os.environ.get(PROJECT_ENV) or None,  # None: the key's default project
+    }
+
+
+def describe_store_record(record: dict[str, str | None]) -> str:
+    """``local store /path`` or ``Hopsworks host/project``, as the console and the dashboard say it."""
+    if record.get("backend") == "local":
+        return f"local store {record.get('path')}"
+    project = record.get("project") or "the key's default"
+    return f"Hopsworks {record.get('host')}, project {project}"
 
 
 def redact(text: str) -> str:
@@ -78,6 +100,13 @@ def _hopsworks_login(**kwargs: Any) -> Any:
     try:
         project = hopsworks.login(**kwargs)
     except Exception as exc:  # the SDK raises many types; keep the type's name, drop the key
-        raise BackendError(redact(f"Hopsworks login failed: {type(exc).__name__}: {exc}")) from None
+        where = describe_store_record(store_record("hopsworks"))
+        raise BackendError(
+            redact(
+                f"Hopsworks login failed: {type(exc).__name__}: {exc} -- check the host and project "
+                f"({where}; {HOST_ENV}, {PROJECT_ENV}), the network, and that {KEY_ENV} is a key for "
+                f"them; to run offline on the embedded store, set {BACKEND_ENV}=local"
+            )
+        ) from None
     _announce(f"backend: hopsworks (project: {getattr(project, 'name', '?')})")
     return project

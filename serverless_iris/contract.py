@@ -7,10 +7,15 @@ run with a message naming the offending rows, columns and values, and the store 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
 
 from serverless_iris.flowers import FEATURES, VARIETIES
+from serverless_iris.wording import plural
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -48,8 +53,20 @@ def read_iris_csv(source: Any) -> pd.DataFrame:
     """``pandas.read_csv(source)`` (a path or a URL), failing with a message that names the source."""
     import pandas as pd
 
-    try:
+    with csv_read_errors(source):
         return pd.read_csv(source)
+
+
+@contextmanager
+def csv_read_errors(source: Any) -> Iterator[None]:
+    """Turn what ``pandas.read_csv(source)`` raises into an :class:`IrisDataError` naming ``source``.
+
+    The feature notebook keeps the course's ``pd.read_csv`` call in view and wraps it in this.
+    """
+    import pandas as pd
+
+    try:
+        yield
     except FileNotFoundError:
         raise IrisDataError(f"iris data not found: {source} does not exist") from None
     except pd.errors.EmptyDataError:
@@ -66,12 +83,14 @@ def read_iris_csv(source: Any) -> pd.DataFrame:
 def validate_iris(df: pd.DataFrame, source: str | None = None) -> pd.DataFrame:
     """``df`` with float measurements if it meets the contract, else :class:`IrisDataError`.
 
-    ``source`` (a file name, say) only makes the message say where the data came from.
+    ``source`` says where the data came from. When it is the CSV file (or URL) ``df`` was read from,
+    as read, the message names the file's lines (the header is line 1) instead of the frame's rows.
     """
     import pandas as pd
     from pandera.errors import SchemaErrors
 
     where = f" in {source}" if source else ""
+    name = _line_namer(df, source)
     df, mistyped = _numbers_only(df)
     try:
         with warnings.catch_warnings():
@@ -82,9 +101,9 @@ def validate_iris(df: pd.DataFrame, source: str | None = None) -> pd.DataFrame:
         cases = exc.failure_cases
         if not mistyped.empty:
             cases = pd.concat([mistyped, cases], ignore_index=True)
-        raise IrisDataError(_describe(cases, len(df), where)) from None
+        raise IrisDataError(_describe(cases, len(df), where, name)) from None
     if not mistyped.empty:
-        raise IrisDataError(_describe(mistyped, len(df), where))
+        raise IrisDataError(_describe(mistyped, len(df), where, name))
     if valid.empty:
         raise IrisDataError(f"no iris rows{where}: the data has a header but no flowers")
     return valid
@@ -116,7 +135,52 @@ def _numbers_only(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return df, failures.assign(schema_context="Column", check="coerce_dtype('float64')")
 
 
-def _describe(cases: pd.DataFrame, n_rows: int, where: str) -> str:
+def load_summary(df: pd.DataFrame, source: str) -> str:
+    """What a load of ``df`` (validated, read from ``source``) keeps: its valid flowers, and the repeated
+    rows that ``df.drop_duplicates()`` drops, named by line (or row) and the line they repeat.
+
+    The feature notebook prints this before it drops the repeats, so a 150-row file that inserts 149
+    flowers says why.
+    """
+    repeated = df.duplicated()
+    kept = len(df) - int(repeated.sum())
+    summary = f"{plural(kept, 'valid flower')} from {source}"
+    if not repeated.any():
+        return summary
+    name = _line_namer(df, source)
+    first: dict[tuple[Any, ...], Any] = {}  # each distinct row -> the label of its first occurrence
+    for index, row in zip(df.index, df.itertuples(index=False), strict=True):
+        first.setdefault(row, index)
+    pairs = [
+        f"{name(i)} repeats {name(first[row])}"
+        for i, row in zip(df.index[repeated], df[repeated].itertuples(index=False), strict=True)
+    ]
+    dropped = plural(len(pairs), "repeated row")
+    return f"{summary} ({plural(len(df), 'row')} read; dropped {dropped}: {_first_few(pairs)})"
+
+
+def _first_few(items: list[str]) -> str:
+    """The first ``SHOWN`` items, and how many more there are."""
+    more = f", … and {len(items) - SHOWN} more" if len(items) > SHOWN else ""
+    return ", ".join(items[:SHOWN]) + more
+
+
+def _line_namer(df: pd.DataFrame, source: Any) -> Callable[[Any], str]:
+    """How messages name a row of ``df``: ``line N`` of the CSV file ``source`` when ``df`` is that file as
+    read (index 0, 1, … after the header on line 1), else ``row <index label>``."""
+    import pandas as pd
+
+    text = str(source or "")
+    from_file = urlparse(text).scheme in ("http", "https", "ftp", "file") or (
+        bool(text) and Path(text).is_file()
+    )
+    as_read = isinstance(df.index, pd.RangeIndex) and df.index.start == 0 and df.index.step == 1
+    if from_file and as_read:
+        return lambda index: f"line {int(index) + 2}"
+    return lambda index: f"row {_row(index)}"
+
+
+def _describe(cases: pd.DataFrame, n_rows: int, where: str, name: Callable[[Any], str]) -> str:
     """Turn pandera's failure cases into one line per problem: where, which values, what is allowed."""
     lines: list[str] = []
     frame_level = cases[cases["schema_context"] == "DataFrameSchema"]
@@ -137,12 +201,12 @@ def _describe(cases: pd.DataFrame, n_rows: int, where: str) -> str:
     cells = cells[~((cells["kind"] != "type") & cells["column"].isin(mistyped) & cells["index"].isna())]
     cells = cells.drop_duplicates(subset=["column", "index"], keep="first")
     for (column, kind), group in cells.groupby(["column", "kind"], sort=False):
-        lines.append(_problem(str(column), kind, group))
+        lines.append(_problem(str(column), kind, group, name))
 
     head = f"invalid iris data{where}"
     bad_rows = cells["index"].dropna().nunique()
     if bad_rows:
-        head += f": {bad_rows} of {n_rows} rows break the contract (rows counted from 0 after the header)"
+        head += f": {bad_rows} of {n_rows} rows break the contract"
     return "\n- ".join([head, *lines])
 
 
@@ -152,17 +216,13 @@ def _kind(check: str) -> str:
     return "missing" if check == "not_nullable" else "value"
 
 
-def _problem(column: str, kind: str, group: pd.DataFrame) -> str:
+def _problem(column: str, kind: str, group: pd.DataFrame, name: Callable[[Any], str]) -> str:
     what, allowed = _what(column, kind), _allowed(column)
     rows = group[group["index"].notna()]
     if rows.empty:  # a column-wide failure: an event_time column that holds no timestamps
         return f"column {column}: {what}; allowed: {allowed}"
     rows = rows.sort_values("index", key=lambda index: index.map(_row_order))
-    shown = ", ".join(
-        f"row {_row(i)} ({_value(v)})" for i, v in rows[["index", "failure_case"]].head(SHOWN).values
-    )
-    if len(rows) > SHOWN:
-        shown += f", … and {len(rows) - SHOWN} more"
+    shown = _first_few([f"{name(i)} ({_value(v)})" for i, v in rows[["index", "failure_case"]].values])
     return f"column {column}: {len(rows)} value(s) {what}: {shown}; allowed: {allowed}"
 
 

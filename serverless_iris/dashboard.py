@@ -1,75 +1,76 @@
-"""The dashboard the notebooks draw: its folder, plots, recent-predictions table and ``dashboard.json``.
+"""The dashboard the notebooks draw: accuracy plot, recent-predictions table, what ``dashboard.json`` holds.
 
-The training and batch-inference notebooks import this module; the feature notebook does not. Its
-heavy imports (matplotlib, seaborn, scikit-learn) are at the top on purpose: the
-runner warms a notebook's kernel by importing what the notebook imports at top level, so these
-modules are loaded ahead of the notebook's turn (see ``serverless_iris.runner.kernels``).
+The files' folder, names, shape and the retrain rule are :mod:`serverless_iris.dashboard_files`'s
+(re-exported here for the notebooks). The batch-inference notebook imports this module; its heavy imports
+(matplotlib, pandas) are at the top on purpose: the runner warms a notebook's kernel by importing what the
+notebook imports at top level, so these modules are loaded ahead of the notebook's turn (see
+``serverless_iris.runner.kernels``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
-from pathlib import Path
 from typing import Any
 
 import matplotlib.pyplot as plt
 import pandas as pd
-import seaborn as sns
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
-from sklearn.metrics import confusion_matrix
 
+from serverless_iris.dashboard_files import (
+    ALERT_THRESHOLD,
+    ALERT_WINDOW,
+    ROLLING_WINDOWS,
+    Dashboard,
+    alert,
+    dashboard_folder,
+    percent,
+)
 from serverless_iris.flowers import FEATURES, VARIETIES, newest_first, utc
-from serverless_iris.paths import REPO_ROOT
+from serverless_iris.wording import plural
 
-DASHBOARD_ENV = "IRIS_DASHBOARD_DIR"
-ROLLING_WINDOWS = (7, 30)  # the dashboard's rolling accuracy: over the last 7 and 30 predictions
-ALERT_WINDOW = 7  # the alert watches the rolling accuracy over the last 7 predictions
-ALERT_THRESHOLD = 0.8  # the inference notebook's default ACCURACY_THRESHOLD
+MIN_TIME_SPAN = pd.Timedelta(minutes=10)  # the accuracy chart's time axis spans at least this
 
-
-def dashboard_folder(dashboard_dir: Path | str | None = None) -> Path:
-    """The dashboard folder (created): ``dashboard_dir``, else ``IRIS_DASHBOARD_DIR``, else outputs/dashboard.
-
-    The environment variable lets tests and scripts run the notebooks on their defaults without
-    touching the repository's own dashboard.
-    """
-    folder = Path(dashboard_dir or os.environ.get(DASHBOARD_ENV) or REPO_ROOT / "outputs" / "dashboard")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def plot_confusion_matrix(y_true: Any, y_pred: Any, title: str) -> Figure:
-    """The course's confusion-matrix heatmap, always 3×3: the three varieties are fixed labels."""
-    counts = confusion_matrix(list(y_true), list(y_pred), labels=list(VARIETIES))
-    table = pd.DataFrame(counts, [f"True {v}" for v in VARIETIES], [f"Pred {v}" for v in VARIETIES])
-    fig, ax = plt.subplots(figsize=(6, 4.5))
-    sns.heatmap(table, annot=True, fmt="d", cmap="Blues", cbar=False, linewidths=0.5, ax=ax)
-    ax.set_title(title)
-    fig.tight_layout()
-    return fig
+__all__ = [
+    "dashboard_folder",
+    "dashboard_summary",
+    "percent",
+    "plot_accuracy_over_time",
+    "recent_predictions",
+]
 
 
 def plot_accuracy_over_time(history: pd.DataFrame) -> Figure:
-    """Cumulative and rolling (last 7) accuracy of the recorded predictions, by prediction time."""
+    """Cumulative and rolling (over the alert's window) accuracy of the predictions, by prediction time."""
     ordered = newest_first(history, "prediction_time", "flower_time").iloc[::-1]
     when = utc(ordered["prediction_time"]).dt.tz_convert(None)
     correct = (ordered["predicted"] == ordered["label"]).astype(float).reset_index(drop=True)
     fig, ax = plt.subplots(figsize=(7, 3.5))
     ax.plot(when, correct.expanding().mean(), marker="o", label="all predictions so far")
-    ax.plot(when, correct.rolling(7, min_periods=1).mean(), linestyle="--", label="last 7 predictions")
+    window = correct.rolling(ALERT_WINDOW, min_periods=1).mean()
+    ax.plot(when, window, linestyle="--", label=f"last {ALERT_WINDOW} predictions")
     ax.set_ylim(-0.05, 1.05)
     ax.set_ylabel("accuracy")
     ax.set_xlabel("prediction time (UTC)")
-    locator = AutoDateLocator()
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
-    ax.set_title(f"Accuracy over time ({len(ordered)} predictions)")
+    _time_axis(ax, when)
+    ax.set_title(f"Accuracy over time ({plural(len(ordered), 'prediction')})")
     ax.legend(loc="lower left")
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
+
+
+def _time_axis(ax: Any, when: pd.Series) -> None:
+    """Dates on the x axis that read well however close the points are: at least ``MIN_TIME_SPAN``
+    around them (one point alone would otherwise get an axis of years, and points seconds apart ticks
+    like "30 40 50 19:57"), so close points read as times of day with the date once beside the axis."""
+    first, last = when.min(), when.max()
+    if last - first < MIN_TIME_SPAN:
+        middle = first + (last - first) / 2
+        ax.set_xlim(middle - MIN_TIME_SPAN / 2, middle + MIN_TIME_SPAN / 2)
+    locator = AutoDateLocator()
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
 
 
 def recent_predictions(history: pd.DataFrame, rows: int = 5) -> pd.DataFrame:
@@ -90,34 +91,25 @@ def dashboard_summary(
     retrain: bool = True,
     training_run: str | None = None,
     newest_model_created: Any = None,
-) -> dict[str, Any]:
+) -> Dashboard:
     """The content of ``dashboard.json``: model card, today's flower, recent predictions and monitoring.
 
     Monitoring: the accuracy over the last 7 and 30 predictions by the flowers' event time (over all of
-    them when there are fewer), predicted against actual counts per variety, and the alert, raised when
-    the accuracy over the last 7 falls below ``threshold`` (a share, 0 to 1). ``retrain`` tells
-    ``runner.py --daily`` to retrain when the alert is raised over a full window (one or two unlucky
-    predictions are no reason to retrain), and at most once per window: not while the
-    newest registered model (``newest_model_created``, any time type) is younger than the oldest
-    prediction of the window, because that model has not been judged on flowers of its own yet;
-    otherwise a bad week would retrain every day until the wrong predictions left the window.
-    ``training_run`` is the run that trained ``model`` (from its provenance), None when unknown.
+    them when there are fewer), predicted against actual counts per variety, and the alert with its
+    retrain rule (:func:`serverless_iris.dashboard_files.alert`; ``retrain`` is ``RETRAIN_ON_ALERT``, and
+    the newest registered model, created ``newest_model_created`` (any time type), is unjudged while it
+    is younger than the oldest prediction of the alert's window). ``training_run`` is the run that
+    trained ``model`` (from its provenance), None when unknown.
     """
     if history.empty:
         raise ValueError("no predictions recorded yet: the dashboard needs at least one")
-    if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not 0 <= threshold <= 1:
-        raise ValueError(f"the accuracy threshold is a share from 0 to 1 (0.8 for 80%), got {threshold!r}")
     ordered = newest_first(history, "flower_time")
     correct = ordered["predicted"] == ordered["label"]
     today = ordered.iloc[0]
     rolling = {str(n): float(correct.head(n).mean()) for n in ROLLING_WINDOWS}
-    window = min(ALERT_WINDOW, len(ordered))
-    accuracy = rolling[str(ALERT_WINDOW)]
-    below = accuracy < threshold
     judged_from = utc(ordered["prediction_time"].head(ALERT_WINDOW)).min()
     newest = _iso(newest_model_created)
     unjudged = newest is not None and pd.Timestamp(newest) >= judged_from
-    full = len(ordered) >= ALERT_WINDOW
     return {
         "generated_at": dt.datetime.now(dt.timezone.utc).isoformat(),
         "model": {
@@ -145,32 +137,20 @@ def dashboard_summary(
         "history_accuracy": float(correct.mean()),
         "n_predictions": len(ordered),
         "rolling_accuracy": rolling,
-        "variety_counts": {
-            variety: {
-                "predicted": int((ordered["predicted"] == variety).sum()),
-                "actual": int((ordered["label"] == variety).sum()),
-            }
-            for variety in VARIETIES
-        },
-        "alert": {
-            "below": bool(below),
-            "threshold": float(threshold),
-            "window": window,
-            "accuracy": accuracy,
-            "retrain": bool(retrain and full and not unjudged),
-            # why an alert does not retrain: too few predictions yet, or a newer model awaits its own window
-            "retrain_held": bool(retrain and below and (unjudged or not full)),
-            "message": f"Rolling accuracy {percent(accuracy)} over the last {window} prediction"
-            f"{'s' if window != 1 else ''} fell below the threshold {percent(threshold)}."
-            if below
-            else None,
-        },
+        "variety_counts": _variety_counts(ordered),
+        "alert": alert(rolling[str(ALERT_WINDOW)], threshold, len(ordered), retrain, unjudged),
     }
 
 
-def percent(share: float) -> str:
-    """A share as a percentage with up to three significant digits: ``42.9%``, ``80%``, ``100%``."""
-    return f"{100 * share:.3g}%"
+def _variety_counts(predictions: pd.DataFrame) -> dict[str, dict[str, int]]:
+    """How often each variety was predicted, and how often it was the label."""
+    return {
+        variety: {
+            "predicted": int((predictions["predicted"] == variety).sum()),
+            "actual": int((predictions["label"] == variety).sum()),
+        }
+        for variety in VARIETIES
+    }
 
 
 def _iso(value: Any) -> str | None:

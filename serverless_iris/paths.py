@@ -12,6 +12,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ASSETS_DIR = REPO_ROOT / "assets"
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
+OUTPUTS_DIR = REPO_ROOT / "outputs"  # the run archive; runner.py --outputs moves it
 
 BACKEND_ENV = "IRIS_BACKEND"  # local | hopsworks; unset: hopsworks when HOPSWORKS_API_KEY is set
 STORE_ENV = "IRIS_STORE"  # the embedded store's folder

@@ -2,7 +2,8 @@
 
 The training notebook writes ``provenance.json`` into the model folder before it registers the
 model, so the record travels with every version (on either backend); the inference notebook reads
-it back to say which run trained the model it uses.
+it back to say which run trained the model it uses. The runner's ``run.json`` records the commit and
+package versions with the same lookups.
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ import json
 import os
 import subprocess
 from collections.abc import Iterable
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from serverless_iris.files import write_json
 from serverless_iris.paths import REPO_ROOT, RUN_ID_ENV
 
 if TYPE_CHECKING:
@@ -44,6 +45,8 @@ def git_commit(repo: Path = REPO_ROOT) -> str | None:
 
 def package_versions(names: Iterable[str] = PACKAGES) -> dict[str, str | None]:
     """Installed versions of the packages ``names`` (None when one is not installed)."""
+    from importlib import metadata  # read only when asked: the runner asks from a thread
+
     versions: dict[str, str | None] = {}
     for name in names:
         try:
@@ -77,7 +80,7 @@ def training_provenance(feature_group: Any, data: pd.DataFrame) -> dict[str, Any
 def write_provenance(model_dir: Path | str, record: dict[str, Any]) -> Path:
     """Save ``record`` as ``provenance.json`` in the folder about to be registered."""
     path = Path(model_dir) / PROVENANCE_FILE
-    path.write_text(json.dumps(record, indent=2) + "\n")
+    write_json(path, record)
     return path
 
 

@@ -7,7 +7,8 @@ Shared fixtures (reuse them rather than running the notebooks again in a new mod
     A fresh store and outputs folder for one test's runs (function scope).
 ``backfilled_store``
     A store after ``runner.py --only feature`` on an empty store: the feature notebook's backfill of the
-    149 iris flowers, as users fill it. Read-only: ``shutil.copytree`` it before writing to it.
+    149 iris flowers and the first run's flower of today, as users fill it. Read-only:
+    ``shutil.copytree`` it before writing to it.
 ``full_run``
     ``python runner.py`` then ``runner.py --daily`` on a fresh store, with a random
     ``HOPSWORKS_API_KEY`` set that must leak nowhere (:class:`support.FullRun`: the workspace, the key and
@@ -32,7 +33,7 @@ from support import FullRun, Workspace, built_once, completed, make_workspace, r
 
 from serverless_iris.embedded.feature_store import FeatureStore
 
-BACKFILL_ROWS = 149  # assets/iris.csv holds 150 flowers, one of them twice
+BACKFILL_ROWS = 149 + 1  # assets/iris.csv: 150 flowers, one of them twice; and the first run adds today's
 
 
 @pytest.fixture

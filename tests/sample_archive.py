@@ -7,12 +7,14 @@ hand-written run.json files (succeeded, failed, killed) and a dashboard folder o
 from __future__ import annotations
 
 import json
+import os
 import re
 import socket
 import subprocess
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
+from unittest import mock
 
 import nbformat
 import papermill
@@ -22,6 +24,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from PIL import Image
 
 from serverless_iris import flowers
+from serverless_iris.runner.kernels import MATPLOTLIB_INLINE
 from serverless_iris.runner.plan import PIPELINE
 from serverless_iris.runner.report import write_report
 from serverless_iris.runner.site import write_index
@@ -35,7 +38,14 @@ EXTERNAL_FETCH = re.compile(
     r"""<(?!a[\s>])[a-z][^<>]*\s(?:src|href|srcset|poster|data|action)\s*=\s*["']?\s*(?:https?:)?//""",
     re.I,
 )
-PICTURES = ("latest_iris.png", "actual_iris.png", "df_recent.png", "confusion_matrix.png", "accuracy.png")
+PICTURES = (
+    "latest_iris.png",
+    "actual_iris.png",
+    "df_recent.png",
+    "confusion_matrix.png",
+    "accuracy.png",
+    "training_confusion_matrix.png",
+)
 
 
 def notebook(*cells: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -72,12 +82,20 @@ FAILING_NOTEBOOK = notebook(
 
 
 def _execute(nb: nbformat.NotebookNode, path: Path, parameters: dict) -> None:
+    """Execute ``nb`` with papermill, its figures drawn inline as in the runner's kernels (a kernel
+    inherits this process's ``MPLBACKEND``, ``Agg`` on many CI images)."""
     source = path.with_suffix(".source.ipynb")
     nbformat.write(nb, source)
     try:
-        papermill.execute_notebook(
-            source, path, parameters=parameters, progress_bar=False, log_output=False, kernel_name="python3"
-        )
+        with mock.patch.dict(os.environ, {"MPLBACKEND": MATPLOTLIB_INLINE}):
+            papermill.execute_notebook(
+                source,
+                path,
+                parameters=parameters,
+                progress_bar=False,
+                log_output=False,
+                kernel_name="python3",
+            )
     except papermill.PapermillExecutionError:
         pass
     finally:
@@ -185,7 +203,7 @@ def write_dashboard(outputs: Path, *, below: bool, training_run: str | None = OK
 
 
 def write_knn_model(outputs: Path) -> None:
-    """``knn_model.json`` as the inference notebook exports it (H5's ``export_knn``)."""
+    """``knn_model.json`` as the inference notebook exports it (``serverless_iris.tryit.export_knn``)."""
     from sklearn.neighbors import KNeighborsClassifier
 
     from serverless_iris.tryit import export_knn

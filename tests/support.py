@@ -7,6 +7,7 @@ folder, with the embedded backend and no Hopsworks key.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -21,7 +22,7 @@ import pytest
 from filelock import FileLock
 
 from serverless_iris.files import write_json
-from serverless_iris.paths import BACKEND_ENV, REPO_ROOT, STORE_ENV
+from serverless_iris.paths import ASSETS_DIR, BACKEND_ENV, REPO_ROOT, STORE_ENV
 
 REPO = REPO_ROOT
 FIXTURES = Path(__file__).parent / "fixtures"  # small notebooks that fail in known ways
@@ -115,3 +116,12 @@ def recorded(done: subprocess.CompletedProcess[str]) -> dict[str, Any]:
 
 def completed(facts: dict[str, Any]) -> subprocess.CompletedProcess[str]:
     return subprocess.CompletedProcess(facts["args"], facts["returncode"], facts["stdout"], facts["stderr"])
+
+
+def load_make_assets() -> Any:
+    """``assets/make_assets.py`` (a script outside the package) imported as a module; its main guard
+    keeps it from running."""
+    spec = importlib.util.spec_from_file_location("make_assets", ASSETS_DIR / "make_assets.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import yaml
-
-REPO = Path(__file__).resolve().parents[1]
+from support import REPO
 
 
 def _ruff(*args: str) -> subprocess.CompletedProcess[str]:

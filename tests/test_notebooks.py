@@ -7,8 +7,10 @@ through papermill from an unrelated working directory. Each test checks the outc
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
+import random
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -21,11 +23,19 @@ import pandas as pd
 import papermill
 import pytest
 from PIL import Image
+from support import REPO
 
 from serverless_iris.embedded.project import LocalProject
-from serverless_iris.flowers import ASSETS_DIR, BACKFILL_EVENT_TIME, FEATURES, VARIETIES, newest_first, utc
+from serverless_iris.flowers import (
+    ASSETS_DIR,
+    BACKFILL_EVENT_TIME,
+    FEATURES,
+    SPECIES_RANGES,
+    VARIETIES,
+    newest_first,
+    utc,
+)
 
-REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = {
     "feature": REPO / "notebooks" / "iris-feature-pipeline.ipynb",
     "training": REPO / "notebooks" / "iris-training-pipeline.ipynb",
@@ -196,6 +206,165 @@ def test_committed_notebook_is_clean_with_one_documented_parameters_cell(name: s
     assert any("project = login()" in cell.source for cell in code)
 
 
+# The course's calls (Lab 1 of the serverless-ML course), in the course's order: each must stand in a code
+# cell of the notebook, after the previous one and before the first "Beyond the course" heading.
+COURSE_CALLS = {
+    "feature": [
+        "def generate_flower(",
+        "def get_random_iris_flower():",
+        "project = login()",
+        "fs = project.get_feature_store()",
+        "pd.read_csv(",
+        "get_random_iris_flower()",
+        "iris_df.head()",
+        ".drop_duplicates(",
+        'fs.get_or_create_feature_group(\n    name="iris"',
+        "iris_fg.insert(iris_df",
+    ],
+    "training": [
+        "project = login()",
+        "fs = project.get_feature_store()",
+        "fs.get_or_create_feature_view(",
+        'labels=["variety"]',
+        "X_train, X_test, y_train, y_test = train_test_split(",
+        "y_train",
+        "model = KNeighborsClassifier(n_neighbors=",
+        "model.fit(X_train, y_train.values.ravel())",
+        "y_pred = model.predict(X_test)",
+        "metrics = classification_report(y_test, y_pred, output_dict=True",
+        "results = confusion_matrix(y_test, y_pred",
+        "df_cm = pd.DataFrame(",
+        "cm = sns.heatmap(df_cm, annot=True",
+        "fig = cm.get_figure()",
+        "fig.savefig(",
+        "mr = project.get_model_registry()",
+        'joblib.dump(model, model_dir + "/iris_model.pkl")',
+        'shutil.copyfile(dashboard_dir / "training_confusion_matrix.png", model_dir',
+        "input_example = X_train.sample(",
+        "input_schema = Schema(X_train)",
+        "output_schema = Schema(y_train)",
+        "model_schema = ModelSchema(input_schema, output_schema)",
+        "iris_model = mr.python.create_model(",
+        "iris_model.save(model_dir)",
+    ],
+    "inference": [
+        "project = login()",
+        "fs = project.get_feature_store()",
+        "mr = project.get_model_registry()",
+        "model_dir = iris_model.download()",
+        'model = joblib.load(model_dir + "/iris_model.pkl")',
+        'feature_view = fs.get_feature_view(name="iris"',
+        "batch_data = feature_view.get_batch_data(start_time=",
+        "model.predict(batch_data",
+        "batch_data",
+        "flower = y_pred[y_pred.size - 1]",
+        "img = Image.open(flower_picture(flower))",
+        'img.save(dashboard_dir / "latest_iris.png")',
+        'iris_fg = fs.get_feature_group(name="iris"',
+        "df = iris_fg.read(",
+        "label = labels.iloc[-1]",
+        "img = Image.open(flower_picture(label))",
+        'img.save(dashboard_dir / "actual_iris.png")',
+        'monitor_fg = fs.get_or_create_feature_group(\n    name="iris_predictions"',
+        "monitor_fg.insert(monitor_df",
+        "history_df = monitor_fg.read()",
+        "df_recent = history_df.tail(5)",
+        'dfi.export(recent_predictions(df_recent), str(dashboard_dir / "df_recent.png")',
+        "results = confusion_matrix(",
+        'history_df["label"], history_df["predicted"]',
+        "cm = sns.heatmap(df_cm, annot=True",
+        'fig.savefig(dashboard_dir / "confusion_matrix.png")',
+    ],
+}
+# Our additions the inference notebook must keep after the course's steps, under their own headings.
+BEYOND = {
+    "## Beyond the course: monitoring and alert": ["plot_accuracy_over_time(", "dashboard_summary("],
+    "## Beyond the course: the dashboard's Try-it model": ["export_knn("],
+}
+# Corrections the markdown must state: what the course did, and why the notebook differs.
+CORRECTIONS = {
+    "feature": ["drop_duplicates()", "Hopsworks 5.2.1", "SEED"],
+    "training": ["train_test_split(0.2)", "takes no seed", "MODEL_VERSION"],
+    "inference": ["df.iloc[-1]", "get_batch_data()", "start_time", "version 1"],
+}
+
+
+def course_part(notebook: Any) -> tuple[str, list[Any]]:
+    """The code of the cells before the first "Beyond the course" heading, and the cells from it on."""
+    cells = list(notebook.cells)
+    beyond = [
+        i for i, c in enumerate(cells) if c.cell_type == "markdown" and "# Beyond the course" in c.source
+    ]
+    stop = beyond[0] if beyond else len(cells)
+    return "\n".join(c.source for c in cells[:stop] if c.cell_type == "code"), cells[stop:]
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_course_calls_stand_in_the_notebook_in_the_course_order(name: str) -> None:
+    notebook = nbformat.read(NOTEBOOKS[name], as_version=4)
+    course, beyond = course_part(notebook)
+    at = 0
+    for call in COURSE_CALLS[name]:
+        found = course.find(call, at)
+        assert found >= 0, f"{name}: {call!r} missing, or not after {course[max(0, at - 80) : at]!r}"
+        at = found + len(call)
+    markdown = "\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
+    for phrase in CORRECTIONS[name]:
+        assert phrase in markdown, f"{name}: the markdown does not explain {phrase!r}"
+    assert "version=1," not in course.replace('"iris_predictions",\n    version=1,', "")
+
+
+def test_additions_sit_after_the_course_under_their_own_headings() -> None:
+    course, beyond = course_part(nbformat.read(NOTEBOOKS["inference"], as_version=4))
+    headings = [
+        c.source.splitlines()[0] for c in beyond if c.cell_type == "markdown" and c.source.startswith("#")
+    ]
+    assert headings == list(BEYOND)
+    for heading, calls in BEYOND.items():
+        start = next(i for i, c in enumerate(beyond) if c.source.startswith(heading))
+        section = "\n".join(c.source for c in beyond[start:] if c.cell_type == "code")
+        for call in calls:
+            assert call in section and call not in course, (heading, call)
+    for name in ("feature", "training"):
+        assert not course_part(nbformat.read(NOTEBOOKS[name], as_version=4))[1], name
+
+
+def course_functions() -> dict[str, Any]:
+    """``generate_flower`` and ``get_random_iris_flower`` as the feature notebook defines them."""
+    notebook = nbformat.read(NOTEBOOKS["feature"], as_version=4)
+    [cell] = [c for c in notebook.cells if c.cell_type == "code" and "def generate_flower(" in c.source]
+    namespace: dict[str, Any] = {"random": random, "pd": pd}
+    exec(compile(cell.source, "iris-feature-pipeline.ipynb", "exec"), namespace)
+    return namespace
+
+
+def test_the_course_flower_functions_keep_its_signatures_and_ranges() -> None:
+    functions = course_functions()
+    assert list(inspect.signature(functions["generate_flower"]).parameters) == [
+        "name",
+        "sepal_len_max",
+        "sepal_len_min",
+        "sepal_width_max",
+        "sepal_width_min",
+        "petal_len_max",
+        "petal_len_min",
+        "petal_width_max",
+        "petal_width_min",
+    ]
+    assert not inspect.signature(functions["get_random_iris_flower"]).parameters
+    random.seed(5)
+    many = pd.concat([functions["get_random_iris_flower"]() for _ in range(600)], ignore_index=True)
+    assert list(many.columns) == [*FEATURES, "variety"]
+    assert many["variety"].value_counts().min() > 150  # each variety about a third of the time
+    for variety, group in many.groupby("variety"):
+        for feature, (low, high) in SPECIES_RANGES[variety].items():
+            assert group[feature].between(low, high).all(), (variety, feature)
+            assert group[feature].max() - group[feature].min() > 0.8 * (high - low), (variety, feature)
+    random.seed(5)
+    again = pd.concat([functions["get_random_iris_flower"]() for _ in range(600)], ignore_index=True)
+    pd.testing.assert_frame_equal(many, again)  # a SEED replays the daily flowers
+
+
 # --- feature pipeline -----------------------------------------------------------------------------
 
 
@@ -209,6 +378,7 @@ def test_backfill_writes_149_flowers_once(pipeline: Pipeline) -> None:
         "Virginica": 49,
     }
     assert (utc(first.flowers["event_time"]) == pd.Timestamp(BACKFILL_EVENT_TIME)).all()
+    assert "149 valid flower(s)" in first.text() and "dropped 1 repeated row(s)" in first.text()
     assert len(again.flowers) == 149
 
 
@@ -224,7 +394,7 @@ def test_daily_run_adds_n_flowers_made_now(pipeline: Pipeline) -> None:
 def test_bad_data_stops_the_notebook_and_inserts_nothing(pipeline: Pipeline) -> None:
     bad = pipeline.steps["bad data"]
     assert bad.error is not None and bad.error.startswith("IrisDataError")
-    assert "row 0 ('Iris-setosa')" in bad.error and "Setosa, Versicolor, Virginica" in bad.error
+    assert "line 2 ('Iris-setosa')" in bad.error and "Setosa, Versicolor, Virginica" in bad.error
     assert len(bad.flowers) == len(pipeline.steps["inference again"].flowers)
 
 
@@ -310,11 +480,9 @@ def test_dashboard_pictures_and_data(pipeline: Pipeline) -> None:
     assert [r["event_time"] for r in summary["recent"]] == sorted(
         (r["event_time"] for r in summary["recent"]), reverse=True
     )
-    picture = pipeline.dashboard_param / "latest_iris.png"
-    assert picture.read_bytes() == (ASSETS_DIR / f"{today['predicted']}.png").read_bytes()
-    assert (pipeline.dashboard_param / "actual_iris.png").read_bytes() == (
-        ASSETS_DIR / f"{today['label']}.png"
-    ).read_bytes()
+    # Pillow opens the variety's picture and saves it again: the same pixels, re-encoded
+    assert same_pixels(pipeline.dashboard_param / "latest_iris.png", ASSETS_DIR / f"{today['predicted']}.png")
+    assert same_pixels(pipeline.dashboard_param / "actual_iris.png", ASSETS_DIR / f"{today['label']}.png")
     assert json.loads((pipeline.dashboard_param / "knn_model.json").read_text())["classes"] == list(VARIETIES)
 
 
@@ -327,6 +495,13 @@ def test_reports_carry_no_warnings_or_errors(pipeline: Pipeline) -> None:
                 assert output.output_type != "error", (label, output.get("evalue"))
                 assert output.get("name") != "stderr", (label, output.get("text"))
                 assert "Warning" not in output.get("text", ""), (label, output.get("text"))
+
+
+def same_pixels(a: Path, b: Path) -> bool:
+    with Image.open(a) as first, Image.open(b) as second:
+        return first.size == second.size and np.array_equal(
+            np.asarray(first.convert("RGBA")), np.asarray(second.convert("RGBA"))
+        )
 
 
 def assert_picture(path: Path) -> None:

@@ -17,8 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[1]
+from support import REPO
 
 
 def _run(root: Path, key: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -57,11 +56,14 @@ def test_a_failed_hopsworks_login_stops_the_run_and_the_key_leaks_nowhere(
     assert "FAILED feature (iris-feature-pipeline.ipynb) at cell In [" in done.stdout
     assert "BackendError: Hopsworks login failed: ConnectionError: " in done.stdout
     assert "port=9" in done.stdout  # says where it tried to connect
+    assert "check the host and project (Hopsworks 127.0.0.1, project the key's default;" in done.stdout
+    assert "to run offline on the embedded store, set IRIS_BACKEND=local" in done.stdout
     assert done.stdout.splitlines()[-1].endswith("; index: outputs/index.html")
 
     (folder,) = (tmp_path / "outputs" / "runs").iterdir()
     record = json.loads((folder / "run.json").read_text())
     assert record["backend"] == "hopsworks" and record["status"] == "failed"
+    assert record["store"] == {"backend": "hopsworks", "host": "127.0.0.1", "project": None}
     feature = record["notebooks"][0]
     assert feature["status"] == "failed" and feature["error"]["kind"] == "error"
     assert feature["error"]["message"].startswith("BackendError: Hopsworks login failed: ConnectionError: ")

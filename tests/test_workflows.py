@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 import yaml
+from support import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))
 
 

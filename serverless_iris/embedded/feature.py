@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pandas as pd
+
 from serverless_iris.embedded.util import _OFFLINE_TYPES, _json_value, _q, _utc
 
 
@@ -74,6 +76,31 @@ class Feature:
 
     def __repr__(self) -> str:
         return f"Feature({self._name!r}, {self._type!r}, primary={self._primary})"
+
+
+class TrainingDatasetFeature(Feature):
+    """A feature of a view as ``fv.features`` lists it: name, offline type, position and whether it is a
+    label (``hsfs.training_dataset_feature.TrainingDatasetFeature``)."""
+
+    def __init__(self, name: str, type: str | None, index: int, label: bool = False) -> None:
+        super().__init__(name, type)
+        self._index = index
+        self._label = label
+
+    @property
+    def index(self) -> int:
+        return self._index
+
+    @property
+    def label(self) -> bool:
+        return self._label
+
+    def to_dict(self) -> dict:
+        """The keys of ``TrainingDatasetFeature.to_dict`` that the embedded store knows."""
+        return {"name": self._name, "type": self._type, "index": self._index, "label": self._label}
+
+    def __repr__(self) -> str:
+        return f"TrainingDatasetFeature({self._name!r}, {self._type!r}, label={self._label})"
 
 
 class Filter:
@@ -177,6 +204,28 @@ class Logic:
             "left": self._left._to_dict(),
             "right": self._right._to_dict() if self._right is not None else None,
         }
+
+
+class _EventTimeBound(Filter):
+    """One end of a feature view's time window, its value in epoch milliseconds.
+
+    A ``bigint`` event time is compared the way ``hsfs.engine.python.Engine._time_series_split`` compares
+    it: each value goes through ``hopsworks_common.util._convert_event_time_to_timestamp``, so up to 10
+    digits are epoch seconds and longer values epoch milliseconds. Dates and timestamps are compared as
+    timestamps (a date is its midnight UTC). Never saved: windows are not part of a view's query.
+    """
+
+    def _sql(self, params: list[Any]) -> str:
+        column = _q(self._feature.name)
+        op = Filter._SQL[self._condition]
+        if self._feature.type == "bigint":
+            params.append(self._value)
+            digits = f"length(CAST({column} AS VARCHAR))"
+            return f"(CASE WHEN {digits} <= 10 THEN {column} * 1000 ELSE {column} END) {op} ?"
+        params.append(pd.Timestamp(self._value, unit="ms").to_pydatetime())
+        if self._feature.type == "date":
+            column = f"CAST({column} AS TIMESTAMP)"
+        return f"{column} {op} CAST(? AS TIMESTAMP)"
 
 
 def _checked(other: Any, operator: str) -> Filter | Logic:

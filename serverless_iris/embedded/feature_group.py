@@ -6,37 +6,45 @@ Python, nothing half-written.
 
 from __future__ import annotations
 
+import re
+import warnings
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from serverless_iris.embedded import db
 from serverless_iris.embedded.feature import Feature, Filter, Logic
 from serverless_iris.embedded.query import Query
+from serverless_iris.embedded.sdk_gaps import missing_sdk_attribute
 from serverless_iris.embedded.util import (
-    _DUCKDB_TO_OFFLINE,
     _EVENT_TIME_TYPES,
     _JOB_WRITE_OPTIONS,
     _OFFLINE_TYPES,
     _REPORT_VALIDATION_OPTIONS,
+    _SDK_FEATURE_GROUP_ATTRIBUTES,
     GROUPS_TABLE,
+    FeatureGroupWarning,
     FeatureStoreException,
     _autofix,
     _check_options,
     _ensure_tables,
     _load_spec,
     _next_version,
+    _offline_type,
     _q,
     _require_defaults,
     _save_spec,
     _table,
 )
+from serverless_iris.embedded.validation import ExpectationSuiteMixin
+
+_FORMATS = ("DELTA", "HUDI")
 
 
-class FeatureGroup:
+class FeatureGroup(ExpectationSuiteMixin):
     """A versioned table of features (``hsfs.feature_group.FeatureGroup``).
 
     The metadata is saved by the first ``insert``, which also fixes the schema, as in the SDK
@@ -67,7 +75,7 @@ class FeatureGroup:
         self._partition_key = [_autofix(k) for k in partition_key or []]
         self._foreign_key = [_autofix(k) for k in foreign_key or []]
         self._online_enabled = bool(online_enabled)
-        self._time_travel_format = time_travel_format
+        self._time_travel_format = _resolve_format(time_travel_format)
         self._set_features(features or [])
         self._saved = saved
 
@@ -123,6 +131,12 @@ class FeatureGroup:
     def features(self) -> list[Feature]:
         return list(self._features)
 
+    columns = features  # hsfs: the same list under both names
+
+    @property
+    def time_travel_format(self) -> str:
+        return self._time_travel_format
+
     @property
     def schema(self) -> list[Feature]:
         return list(self._features)
@@ -139,14 +153,14 @@ class FeatureGroup:
         raise KeyError(f"'FeatureGroup' object has no feature called '{name}'.")
 
     def __getattr__(self, name: str) -> Feature:
-        """``fg.sepal_length`` is the feature of that name, as in hsfs."""
+        """``fg.sepal_length`` is the feature of that name, as in hsfs; an attribute the SDK's class has
+        wins over a feature of the same name there, so here it is refused rather than shadowed."""
+        if name in _SDK_FEATURE_GROUP_ATTRIBUTES:
+            raise missing_sdk_attribute(self, name)
         try:
             return self[name]
-        except KeyError as err:
-            raise AttributeError(
-                f"'FeatureGroup' object has no attribute '{name}'. If you are trying to access a "
-                "feature, fall back on using the `get_feature` method."
-            ) from err
+        except KeyError:
+            raise missing_sdk_attribute(self, name) from None
 
     # -- reading --
     def get_feature(self, name: str) -> Feature | None:
@@ -219,13 +233,12 @@ class FeatureGroup:
         write_options: dict[str, Any] | None = None,
         validation_options: dict[str, Any] | None = None,
         wait: bool = False,
-    ) -> tuple[None, None]:
-        """Write ``features`` in one transaction; returns ``(job, validation_report)`` = ``(None, None)``.
+    ) -> tuple[None, Any]:
+        """Write ``features`` in one transaction; returns ``(job, validation_report)``: no job, and the
+        report when an expectation suite is attached (a failed STRICT suite refuses the insert).
 
-        ``operation="upsert"`` (the SDK default) keeps exactly one row per primary key + event time
-        (+ partition key, the merge key of ``hsfs.core.delta_engine.DeltaEngine._generate_merge_query``):
-        the last occurrence wins, duplicates inside ``features`` included. ``operation="insert"``
-        appends, as the SDK's append mode does. ``overwrite=True`` first removes all rows.
+        Rows follow the group's ``time_travel_format`` (DELTA unless the group declares HUDI), see
+        :func:`_write`. ``overwrite=True`` first removes all rows.
         """
         if operation not in ("insert", "upsert"):
             raise FeatureStoreException(f"operation must be 'insert' or 'upsert', got {operation!r}.")
@@ -239,17 +252,22 @@ class FeatureGroup:
             )
         _check_options("write_options", write_options, _JOB_WRITE_OPTIONS)
         _check_options("validation_options", validation_options, _REPORT_VALIDATION_OPTIONS)
-        frame = _normalise_frame(features)
+        frame = _normalise_frame(features, self._time_travel_format == "DELTA")
+        incoming = _to_arrow(frame)
+        if self._time_travel_format == "HUDI" and operation == "upsert":
+            incoming = _to_arrow(_last_per_key(frame, self))
         with db.transaction(self._store) as con:
             _ensure_tables(con)
-            con.register("incoming", frame)
-            self._save_or_check(con, _describe(con, "incoming"))
-            _write(con, frame, self, overwrite, operation)
+            con.register("incoming", incoming)
+            report = self._validate_insert(con, frame, validation_options)
+            created = self._save_or_check(con, _describe(incoming.schema))
+            _write(con, self, overwrite, operation, created)
         self._saved = True
-        return None, None
+        self._save_pending_suite()
+        return None, report
 
-    def _save_or_check(self, con: Any, incoming: list[tuple[str, str | None, str]]) -> None:
-        """Create the group from the frame, or check the frame against the stored schema.
+    def _save_or_check(self, con: Any, incoming: list[tuple[str, str | None, str]]) -> bool:
+        """Create the group from the frame (``True``), or check the frame against the stored schema.
 
         The stored metadata is re-read inside the write transaction, so an object created before
         another run saved the group adopts what that run saved.
@@ -259,11 +277,12 @@ class FeatureGroup:
         stored = _load_spec(con, GROUPS_TABLE, self._name, self._version)
         if stored is None:
             self._create(con, incoming)
-            return
+            return True
         if not self._saved:
             self._check_same_keys(stored)
         _verify_schema(stored["features"], incoming)
         self._adopt(stored)
+        return False
 
     def _create(self, con: Any, incoming: list[tuple[str, str | None, str]]) -> None:
         columns = {name: offline for name, offline, _ in incoming}
@@ -301,14 +320,43 @@ class FeatureGroup:
         self.__dict__.update(fresh.__dict__)
 
 
-def _normalise_frame(features: Any) -> pd.DataFrame:
+def _resolve_format(time_travel_format: str | None) -> str:
+    """DELTA unless the group declares a format (``hsfs.feature_store.FeatureStore.create_feature_group``)."""
+    fmt = (time_travel_format or "DELTA").upper()
+    if fmt not in _FORMATS:
+        raise NotImplementedError(
+            f"time_travel_format={time_travel_format!r} is not supported by the embedded backend; use one of "
+            f"{list(_FORMATS)} or leave it unset (DELTA)."
+        )
+    return fmt
+
+
+def _normalise_frame(features: Any, delta: bool) -> pd.DataFrame:
     """A shallow copy with hsfs column names and zone-free UTC timestamps at microseconds.
 
-    Mirrors ``hsfs.engine.python.Engine._convert_to_default_dataframe``; the caller's frame is
-    never changed.
+    Mirrors ``hsfs.engine.python.Engine._convert_to_default_dataframe`` (its warnings included) and, for
+    DELTA, the precision warning of ``hsfs.core.delta_engine.DeltaEngine._prepare_df_for_delta``; the
+    caller's frame is never changed.
     """
     if not isinstance(features, pd.DataFrame):
         raise TypeError(f"features must be a pandas DataFrame, got {type(features).__name__}.")
+    names = [str(c) for c in features.columns]
+    upper = [c for c in names if re.search("[A-Z]", c)]
+    spaced = [c for c in names if " " in c]
+    if upper:
+        warnings.warn(
+            f"The ingested dataframe contains upper case letters in feature names: `{upper}`. "
+            "Feature names are sanitized to lower case in the feature store.",
+            FeatureGroupWarning,
+            stacklevel=3,
+        )
+    if spaced:
+        warnings.warn(
+            f"The ingested dataframe contains feature names with spaces: `{spaced}`. "
+            "Feature names are sanitized to use underscore '_' in the feature store.",
+            FeatureGroupWarning,
+            stacklevel=3,
+        )
     frame = features.copy(deep=False)
     frame.columns = [_autofix(c) for c in frame.columns]
     duplicated = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
@@ -317,32 +365,53 @@ def _normalise_frame(features: Any) -> pd.DataFrame:
     for column in frame.columns:
         if isinstance(frame[column].dtype, pd.DatetimeTZDtype):
             frame[column] = frame[column].dt.tz_convert(None)
-        if frame[column].dtype == np.dtype("datetime64[ns]"):
-            # stored at microseconds; truncate here so pandas and DuckDB see the same key values
-            frame[column] = frame[column].astype("datetime64[us]")
+        # DeltaEngine._prepare_df_for_delta's casts (DuckDB has no float16; the store keeps microseconds,
+        # and truncating here lets pandas and DuckDB see the same key values), warned as it warns
+        if frame[column].dtype == "float16":
+            cast = "float32", f"Casting float16 column '{column}' to float32 for Delta Lake compatibility."
+        elif pd.api.types.is_datetime64_ns_dtype(frame[column].dtype):
+            cast = (
+                "datetime64[us]",
+                f"Casting timestamp column '{column}' from 'ns' to 'us' will lose precision.",
+            )
+        else:
+            continue
+        if delta:
+            warnings.warn(cast[1], UserWarning, stacklevel=3)
+        frame[column] = frame[column].astype(cast[0])
     return frame
 
 
-def _describe(con: Any, relation: str) -> list[tuple[str, str | None, str]]:
-    """``(name, offline type or None, DuckDB type)`` of each column of a registered frame."""
-    out = []
-    for name, raw, *_ in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall():
-        if raw.startswith("TIMESTAMP"):
-            offline = "timestamp"
-        elif raw.startswith("ENUM"):
-            offline = "string"
-        else:
-            offline = _DUCKDB_TO_OFFLINE.get(raw)
-        out.append((name, offline, raw))
-    return out
+def _to_arrow(frame: pd.DataFrame) -> pa.Table:
+    """The frame as Arrow, as the SDK converts it before anything is written
+    (``hsfs.engine.python.Engine._parse_schema_feature_group``: ``pa.Schema.from_pandas``): a column of
+    mixed types raises Arrow's own error, a column of ``datetime.date`` objects becomes a date."""
+    schema = pa.Schema.from_pandas(frame, preserve_index=False)
+    return pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+
+
+def _last_per_key(frame: pd.DataFrame, fg: FeatureGroup) -> pd.DataFrame:
+    """HUDI upserts keep the last row per primary key + event time (+ partition key)."""
+    keys = [k for k in _merge_keys(fg) if k in frame.columns]  # a missing key is reported later
+    return frame[~frame.duplicated(subset=keys, keep="last")] if keys else frame
+
+
+def _merge_keys(fg: FeatureGroup) -> list[str]:
+    """Primary key, event time and partition key: ``DeltaEngine._generate_merge_query``'s match columns."""
+    return [k for k in dict.fromkeys([*fg.primary_key, fg.event_time, *fg.partition_key]) if k]
+
+
+def _describe(schema: pa.Schema) -> list[tuple[str, str | None, str]]:
+    """``(name, offline type or None, Arrow type)`` of each column of an incoming frame."""
+    return [(field.name, _offline_type(field.type), str(field.type)) for field in schema]
 
 
 def _verify_schema(stored: list[list[str]], incoming: list[tuple[str, str | None, str]]) -> None:
     """Message and rules of ``hsfs.core.feature_group_base_engine._verify_schema_compatibility``.
 
-    An all-null column (DuckDB type ``NULL``) fits any type.
+    An all-null column (Arrow type ``null``) fits any type.
     """
-    given = {name: (offline or raw.strip('"').lower()) for name, offline, raw in incoming}
+    given = {name: offline or raw for name, offline, raw in incoming}
     errors = []
     for name, expected in stored:
         if name not in given:
@@ -363,16 +432,17 @@ def _verify_schema(stored: list[list[str]], incoming: list[tuple[str, str | None
         )
 
 
-def _write(con: Any, frame: pd.DataFrame, fg: FeatureGroup, overwrite: bool, operation: str) -> None:
-    """Set-based upsert: dedupe the frame (last wins), delete the rows with its keys, insert it.
+def _write(con: Any, fg: FeatureGroup, overwrite: bool, operation: str, created: bool) -> None:
+    """Write the registered ``incoming`` rows as the SDK's Python engine does for the group's format.
 
-    In-frame duplicates are detected from a hash per row (cheap); only a frame that has some pays
-    for an exact pandas ``duplicated``. The delete is limited to the frame's event-time range, so
-    DuckDB's zone maps skip the row groups of older data: a daily one-row insert costs the same
-    into 150 rows as into 10 million.
+    DELTA (``hsfs.core.delta_engine.DeltaEngine._write_delta_rs_dataset``): the first write, an
+    ``operation="insert"`` and an ``overwrite=True`` (``FeatureGroupEngine._insert``: the content is
+    deleted, then "bulk_insert") write every row, repeated keys included; a later upsert is a merge on
+    the :func:`_merge_keys` (see :func:`_merge`). HUDI: an upsert keeps the frame's last row per key
+    and replaces the stored rows with those keys (the caller deduplicated ``incoming``).
     """
     table = _table(fg.name, fg.version)
-    keys = [k for k in dict.fromkeys([*fg.primary_key, fg.event_time, *fg.partition_key]) if k]
+    keys = _merge_keys(fg)
     casts = ", ".join(f"CAST({_q(f.name)} AS {_OFFLINE_TYPES[f.type]}) AS {_q(f.name)}" for f in fg.features)
     source = f"(SELECT {casts} FROM incoming)"
     columns = ", ".join(_q(f.name) for f in fg.features)
@@ -388,18 +458,47 @@ def _write(con: Any, frame: pd.DataFrame, fg: FeatureGroup, overwrite: bool, ope
         )
     if overwrite:
         con.execute(f"DELETE FROM {table}")
-    upsert = operation == "upsert" and bool(keys) and rows > 0
-    if upsert:
-        hashes = con.execute(f"SELECT hash({', '.join(_q(k) for k in keys)}) AS h FROM {source}").fetchnumpy()
-        ordered = np.sort(hashes["h"])  # sorting beats a hash table here: ~4x faster than is_unique
-        if (ordered[1:] == ordered[:-1]).any():
-            con.register("incoming", frame[~frame.duplicated(subset=keys, keep="last")])
-    if upsert and not overwrite:
+    upsert = operation == "upsert" and not overwrite and not (created and fg.time_travel_format == "DELTA")
+    if upsert and not keys and fg.time_travel_format == "DELTA":
+        # delta-rs gets an empty merge predicate and fails with "sql parser error: Expected: an
+        # expression, found: EOF" before writing anything.
+        raise FeatureStoreException(
+            f"Cannot upsert into feature group {fg.name!r}: it has neither primary key nor event time, so "
+            "the Delta merge has no condition (on Hopsworks delta-rs fails with 'sql parser error: "
+            "Expected: an expression, found: EOF'). Use operation='insert' to append, or overwrite=True to "
+            "replace."
+        )
+    if upsert and keys and rows > 0:
         match = " AND ".join(f"t.{_q(k)} = s.{_q(k)}" for k in keys)
+        # only stored rows in the frame's event-time range can match: DuckDB's zone maps skip the rest,
+        # so a daily one-row upsert costs the same into 150 rows as into 10 million
         window = f" AND t.{_q(et)} BETWEEN ? AND ?" if et else ""
         params = [lo, hi] if et else []
+        if fg.time_travel_format == "DELTA":
+            _merge(con, table, source, columns, keys, window, params)
+            return
         con.execute(f"DELETE FROM {table} AS t USING {source} AS s WHERE {match}{window}", params)
     con.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {source}")
+
+
+def _merge(
+    con: Any, table: str, source: str, columns: str, keys: list[str], window: str, params: list
+) -> None:
+    """delta-rs ``merge(...).when_matched_update_all().when_not_matched_insert_all()``.
+
+    Every stored row a source row matches becomes that source row (a source row matching two stored
+    rows is kept twice, two source rows matching one stored row both are kept), and every unmatched
+    source row is inserted, repeated keys included; keys never match on a null.
+    """
+    match = " AND ".join(f"t.{_q(k)} = s.{_q(k)}" for k in keys)
+    stored = f"(SELECT {', '.join(_q(k) for k in keys)} FROM {table} AS t WHERE TRUE{window})"
+    con.execute(
+        f"CREATE TEMP TABLE merge_rows AS SELECT s.* FROM {source} AS s LEFT JOIN {stored} AS t ON {match}",
+        params,
+    )
+    con.execute(f"DELETE FROM {table} AS t USING {source} AS s WHERE {match}{window}", params)
+    con.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM merge_rows")
+    con.execute("DROP TABLE merge_rows")
 
 
 # --------------------------------------------------------------------------- feature views

@@ -29,6 +29,7 @@ from serverless_iris.embedded.feature import Feature, _filter_from_dict
 from serverless_iris.embedded.feature_group import FeatureGroup
 from serverless_iris.embedded.feature_view import FeatureView
 from serverless_iris.embedded.query import Query
+from serverless_iris.embedded.sdk_gaps import SdkGaps
 from serverless_iris.embedded.util import (
     DEFAULT_VERSION,
     GROUPS_TABLE,
@@ -47,7 +48,7 @@ from serverless_iris.embedded.util import (
 )
 
 
-class FeatureStore:
+class FeatureStore(SdkGaps):
     """The embedded counterpart of ``hsfs.feature_store.FeatureStore`` (one per store folder)."""
 
     def __init__(self, store: Path, name: str | None = None) -> None:
@@ -112,23 +113,25 @@ class FeatureStore:
             embedding_index=embedding_index,
             hudi_precombine_key=hudi_precombine_key,
             features=features,
-            expectation_suite=expectation_suite,
         )
         _check_name("Feature group", name)
         existing = self._group(name, _check_version(version))
         if existing is not None:
             return existing
-        return FeatureGroup(
-            self._store,
-            name,
-            version,
-            description,
-            primary_key,
-            event_time,
-            partition_key,
-            foreign_key,
-            online_enabled,
-            time_travel_format,
+        return _with_suite(
+            expectation_suite,
+            FeatureGroup(
+                self._store,
+                name,
+                version,
+                description,
+                primary_key,
+                event_time,
+                partition_key,
+                foreign_key,
+                online_enabled,
+                time_travel_format,
+            ),
         )
 
     def create_feature_group(
@@ -146,6 +149,8 @@ class FeatureStore:
         features: list[Feature] | None = None,
         statistics_config: Any = None,
         event_time: str | None = None,
+        stream: bool = False,
+        expectation_suite: Any = None,
     ) -> FeatureGroup:
         """A new group, saved by its first ``insert``; no version means the next free one."""
         _require_defaults(
@@ -157,17 +162,20 @@ class FeatureStore:
         _check_name("Feature group", name)
         if version is not None and self._group(name, _check_version(version)) is not None:
             raise FeatureStoreException(f"Feature group {name!r} version {version} already exists.")
-        return FeatureGroup(
-            self._store,
-            name,
-            version,
-            description,
-            primary_key,
-            event_time,
-            partition_key,
-            foreign_key,
-            online_enabled,
-            time_travel_format,
+        return _with_suite(
+            expectation_suite,
+            FeatureGroup(
+                self._store,
+                name,
+                version,
+                description,
+                primary_key,
+                event_time,
+                partition_key,
+                foreign_key,
+                online_enabled,
+                time_travel_format,
+            ),
         )
 
     def _view(self, con: Any, name: str, version: int) -> FeatureView | None:
@@ -241,6 +249,13 @@ class FeatureStore:
             view = FeatureView(name, version, _saved_query(query), _labels_in(query, labels), description)
             _save_spec(con, VIEWS_TABLE, name, version, view._to_dict())
         return view
+
+
+def _with_suite(expectation_suite: Any, fg: FeatureGroup) -> FeatureGroup:
+    """A new group with the suite it was created with, saved along with it (``hsfs`` FeatureGroup init)."""
+    if expectation_suite is not None:
+        fg.save_expectation_suite(expectation_suite)
+    return fg
 
 
 def _saved_query(query: Any) -> Query:

@@ -25,7 +25,7 @@ import uuid
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -33,12 +33,17 @@ from typing import Any
 import duckdb
 
 from serverless_iris.embedded.db import connect, transaction
+from serverless_iris.embedded.model_serving import DeployMixin
+from serverless_iris.embedded.sdk_gaps import SdkGaps
+from serverless_iris.embedded.util import PROJECT_NAME
 
 MODELS_DIR = "models"
 STAGING_DIR = ".staging"
 DEFAULT_VERSION = 1  # hsml ModelRegistry.DEFAULT_VERSION: get_model(name) without a version
 NAME_PATTERN = re.compile(r"[a-zA-Z0-9_]+")  # hsml util._validate_model_name
-DIRECTIONS = {"max": 1, "min": -1}  # sign that makes the best version the largest
+# sign that makes the best version the largest; hsml.core.model_api.ModelApi._get_models turns "max"/"min"
+# into the backend's sort orders "desc"/"asc", and passes those through as given
+DIRECTIONS = {"max": 1, "min": -1, "desc": 1, "asc": -1}
 _CHUNK = 1 << 20
 
 _TABLES = """
@@ -82,6 +87,10 @@ class VersionWarning(Warning):
     """No version was given, so a default one is used (as hopsworks' ``util.VersionWarning``)."""
 
 
+class ProvenanceWarning(Warning):
+    """Mirrors ``hopsworks_common.util.ProvenanceWarning``: provenance metadata could not be completed."""
+
+
 @dataclass(frozen=True)
 class _Metadata:
     """One version's metadata as the ``models`` row stores it (JSON text)."""
@@ -95,7 +104,7 @@ class _Metadata:
     training_dataset_version: int | None
 
 
-class ModelRegistry:
+class ModelRegistry(SdkGaps):
     """The embedded counterpart of ``hsml.model_registry.ModelRegistry``."""
 
     def __init__(self, store: Path) -> None:
@@ -176,10 +185,12 @@ class _Signature:
             feature_view=None if feature_view is None else _to_json(_feature_view_ref(feature_view)),
             training_dataset_version=training_dataset_version,
         )
-        return Model(self._store, name, None if version is None else _checked_version(version), metadata)
+        model = Model(self._store, name, None if version is None else _checked_version(version), metadata)
+        model._feature_view = feature_view
+        return model
 
 
-class Model:
+class Model(DeployMixin, SdkGaps):
     """The embedded counterpart of ``hsml.model.Model`` (attribute names as in hsml)."""
 
     def __init__(self, store: Path, name: str, version: int | None, metadata: _Metadata) -> None:
@@ -188,6 +199,7 @@ class Model:
         self._version = version
         self._metadata = metadata
         self._created: int | None = None  # epoch milliseconds, as hsml's ModelDTO ``created``; None = unsaved
+        self._feature_view: Any = None  # the view object given to create_model, read by save()
 
     @classmethod
     def _from_row(cls, store: Path, row: tuple) -> Model:
@@ -268,6 +280,7 @@ class Model:
         files = _files_under(source) if source.is_dir() else {source.name: source}
         if not files:
             raise ValueError(f"model_path {model_path} holds no files; pass the folder with the model files")
+        self._complete_provenance()
         models_dir = self._store / MODELS_DIR
         with _database(self._store, write=True) as con:
             _remove_leftovers(con, models_dir)
@@ -291,11 +304,39 @@ class Model:
         print(f"Model created, explore it at {self.version_path}", flush=True)
         return self
 
+    def _complete_provenance(self) -> None:
+        """``hsml.model.Model.save``: a model given a feature view takes the view's last accessed training
+        dataset version and, without a schema of its own, the input/output schema of that training
+        dataset (labels are the output); what cannot be filled in is warned about, as there."""
+        meta, view = self._metadata, self._feature_view
+        version = meta.training_dataset_version
+        if version is None and view is not None:
+            version = view.get_last_accessed_training_dataset()
+            if version is None:
+                warnings.warn(
+                    "Provenance cached data - feature view provided, but training dataset version is missing",
+                    ProvenanceWarning,
+                    stacklevel=3,
+                )
+        schema = meta.model_schema
+        if schema is None and view is not None and version is not None:
+            schema = _to_json(_schema_from_features(view.get_training_dataset_schema(version)))
+        elif schema is None:
+            warnings.warn(
+                "Model schema cannot not be inferred without both the feature view and the training dataset "
+                "version.",
+                ProvenanceWarning,
+                stacklevel=3,
+            )
+        self._metadata = replace(meta, training_dataset_version=version, model_schema=schema)
+
     def download(self, local_path: str | None = None) -> str:
         """Verify every file against its recorded SHA-256 and return a folder holding a verified copy.
 
-        As in hsml the folder holds the model's files at its top level: ``local_path`` when given, else a
-        fresh temporary ``.../<name>/<version>`` folder. A missing, changed or extra file raises
+        As in hsml the folder holds the model's files at its top level: ``local_path`` when given, else
+        the version's cache folder ``<tmp>/hopsworks/models/<project>/<name>/<version>/<id>``, the same on
+        every call (``hsml.engine.model_engine.ModelEngine._download``), reused while its files still
+        match and rebuilt otherwise. A missing, changed or extra file in the registry raises
         :class:`ModelIntegrityError` naming it, and no folder is returned to load from.
         """
         self._require_saved("download")
@@ -328,10 +369,27 @@ class Model:
             shutil.rmtree(scratch, ignore_errors=True)
             raise
         if local_path is None:
-            return str(copy)
+            return self._cached(copy, recorded, scratch)
         shutil.copytree(copy, local_path, dirs_exist_ok=True)
         shutil.rmtree(scratch)
         return str(local_path)
+
+    def _cached(self, copy: Path, recorded: dict[str, str], scratch: Path) -> str:
+        """The cache folder: kept when its files are the recorded ones, else replaced by ``copy``; cached
+        copies of other ids of this version are removed (``ModelEngine._prune_other_model_ids``)."""
+        cache = Path(tempfile.gettempdir()) / "hopsworks" / MODELS_DIR / PROJECT_NAME / self._name
+        cache = cache / str(self._version) / str(self._created)
+        if cache.is_dir() and {p: _sha256(f) for p, f in _files_under(cache).items()} == recorded:
+            print(f"Using cached model files at '{cache}'.", flush=True)
+        else:
+            shutil.rmtree(cache, ignore_errors=True)
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(copy, cache)
+        shutil.rmtree(scratch, ignore_errors=True)
+        for other in cache.parent.iterdir():
+            if other != cache:
+                shutil.rmtree(other, ignore_errors=True)
+        return str(cache)
 
     def delete(self) -> None:
         """Delete this version: its metadata first, then its files (a kill in between leaves an invisible
@@ -423,6 +481,14 @@ def _copy_file(source: Path, target: Path) -> tuple[int, str]:
         writer.flush()
         os.fsync(writer.fileno())
     return size, digest.hexdigest()
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as reader:
+        while chunk := reader.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -517,6 +583,17 @@ def _schema_to_dict(model_schema: Any) -> dict:
         f"model_schema of type {type(model_schema)} is not supported; use hsml.schema.Schema, "
         "hsml.model_schema.ModelSchema or a dict"
     )
+
+
+def _schema_from_features(features: list[Any]) -> dict:
+    """``ModelSchema(input_schema=Schema(features), output_schema=Schema(labels)).to_dict()`` as
+    ``hsml.model.Model.save`` builds it from a training dataset's features: columns of name and type."""
+    schema = {}
+    for key, wanted in (("input_schema", False), ("output_schema", True)):
+        columns = [{"name": str(f.name), "type": str(f.type)} for f in features if bool(f.label) is wanted]
+        if columns:
+            schema[key] = {"columnar_schema": columns}
+    return schema
 
 
 def _feature_view_ref(feature_view: Any) -> dict:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from serverless_iris.embedded.sdk_gaps import SdkGaps
 
-class LocalProject:
+
+class LocalProject(SdkGaps):
     """The embedded counterpart of ``hopsworks.project.Project``."""
 
     def __init__(self, store: Path) -> None:
@@ -25,3 +27,13 @@ class LocalProject:
         from serverless_iris.embedded.model_registry import ModelRegistry
 
         return ModelRegistry(self.store)
+
+    def get_model_serving(self) -> Any:
+        from serverless_iris.embedded.model_serving import ModelServing
+
+        return ModelServing(self.store)
+
+    def get_dataset_api(self) -> Any:
+        from serverless_iris.embedded.dataset_api import DatasetApi
+
+        return DatasetApi(self.store)

@@ -55,12 +55,12 @@ class Query:
     ) -> Any:
         """All rows matching the query; ``start_time`` inclusive, ``end_time`` exclusive on the event time.
 
-        Unlike the SDK (whose ``_read_with_time_filter`` narrows the query itself), a time window
-        here applies to this read only.
+        As ``hsfs.constructor.query.Query._read_with_time_filter`` does, a time window narrows this query
+        itself: it stays on the query for later reads.
         """
         _require_defaults(Query.read, online=online, read_options=read_options)
         _check_dataframe_type(dataframe_type)
-        fg, window = self._feature_group, None
+        fg = self._feature_group
         if start_time is not None or end_time is not None:
             if fg.event_time is None:
                 raise FeatureStoreException(
@@ -68,9 +68,9 @@ class Query:
                     "feature group. Set event_time when creating the feature group to enable time-based "
                     "filtering."
                 )
-            window = _time_filter(fg[fg.event_time], start_time, end_time)
+            self.filter(_time_filter(fg[fg.event_time], start_time, end_time))
         columns = [(f.name, f.name) for f in self._features]
-        return _as_dataframe_type(self._read(columns, window), dataframe_type)
+        return _as_dataframe_type(self._read(columns, None), dataframe_type)
 
     def show(self, n: int, online: bool = False) -> pd.DataFrame:
         """The first ``n`` rows (the SDK's Python engine returns a DataFrame ``head(n)``)."""
@@ -94,7 +94,10 @@ class Query:
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         with db.connect(fg._store) as con:
-            return con.execute(sql, params).df()
+            # The SDK's Python engine reads the query service's Arrow stream with ``read_pandas()``
+            # (``hsfs.core.arrow_flight_client.ArrowFlightClient._get_dataset``): Arrow's pandas defaults,
+            # so an int column with nulls is float64, a bool one object, a date column datetime.date.
+            return con.sql(sql, params=params).to_arrow_table().to_pandas()
 
     def _to_dict(self) -> dict:
         return {

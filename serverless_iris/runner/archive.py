@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from serverless_iris.backend import describe_store_record
 from serverless_iris.errors import StoreBusyError
 from serverless_iris.files import read_json
 from serverless_iris.paths import LOCK_TIMEOUT_ENV, STORE_ENV, lock_timeout, store_path
@@ -98,13 +99,26 @@ def _process_start(pid: int) -> float | None:
     return int(boot.split()[1]) + ticks / os.sysconf("SC_CLK_TCK")
 
 
-def prune(outputs: Path, keep: int, current: str) -> None:
-    """Delete all but the newest ``keep`` run folders; never the current run or another live one."""
+def prune(outputs: Path, keep: int, current: str, in_use: str | None = None) -> None:
+    """Delete all but the newest ``keep`` run folders; never the current run, another live one, or
+    ``in_use``, the run that trained the model in use (the dashboard links its report)."""
     live = {run["id"] for run in load_runs(outputs) if effective_status(run) == "running"}
     folders = sorted((p for p in (outputs / "runs").iterdir() if p.is_dir()), key=lambda p: p.name)
     for folder in folders[::-1][keep:]:
-        if folder.name != current and folder.name not in live:
+        if folder.name not in (current, in_use) and folder.name not in live:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def other_store(outputs: Path, store: dict[str, Any]) -> str | None:
+    """The store the runs archived in ``outputs`` used, described, when it is not ``store``; else None.
+
+    Runs archived before run.json recorded its store do not count.
+    """
+    for run in load_runs(outputs):
+        recorded = run.get("store")
+        if isinstance(recorded, dict) and recorded != store:
+            return describe_store_record(recorded)
+    return None
 
 
 def unfinished_runs(outputs: Path) -> list[str]:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from serverless_iris.backend import redact
 from serverless_iris.errors import StoreBusyError
-from serverless_iris.paths import NOTEBOOKS_DIR
+from serverless_iris.paths import NOTEBOOKS_DIR, OUTPUTS_DIR
 from serverless_iris.runner.kernels import fork_server
 from serverless_iris.runner.parameters import Parameter, ParameterError, parse_assignments
 from serverless_iris.runner.plan import (
@@ -24,6 +24,7 @@ from serverless_iris.runner.plan import (
     notebook_paths,
     plan,
 )
+from serverless_iris.runner.sources import SOURCE
 from serverless_iris.runner.startup import skip_unused_grammar
 
 if TYPE_CHECKING:
@@ -31,6 +32,9 @@ if TYPE_CHECKING:
     from serverless_iris.runner.run import Result
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+RUNNER_NOTES = {name: " (set by the runner)" for name in RUNNER_PARAMETERS} | {
+    SOURCE: " (runner.py: must be readable; giving it loads it, as --backfill)"
+}
 
 DESCRIPTION = """\
 Run the iris pipelines headless through papermill, each notebook in its own fresh kernel on this
@@ -47,13 +51,18 @@ EPILOG = """\
 parameters:
   -p NAME=VALUE reaches every selected notebook that declares NAME (see --list), converted to the
   type of its default; a None default takes a Python literal (number, true/false, None) or else the
-  text. Unknown names, wrong types and secret-looking names (*KEY*, *TOKEN*, *SECRET*, *PASSWORD*)
-  are refused before anything runs: secrets come from the environment (HOPSWORKS_API_KEY).
+  text. Unknown names, wrong types, values outside those the notebook allows (--list: "allowed")
+  and secret-looking names (*KEY*, *TOKEN*, *SECRET*, *PASSWORD*) are refused before anything runs:
+  secrets come from the environment (HOPSWORKS_API_KEY).
+  -p IRIS_CSV=PATH|URL loads that file (validated, then upserted: it implies --backfill); a path is
+  taken from the folder you run in, and one that cannot be read is refused up front.
   With --daily, training's parameters apply when it trains.
 
 environment:
   HOPSWORKS_API_KEY, IRIS_BACKEND=local|hopsworks  which backend the notebooks use
-  IRIS_STORE         the embedded store's folder (default: store/)
+  IRIS_STORE         the embedded store's folder (default: the repository's store/); each run.json
+                     records its store, and an outputs folder holds the runs of one store only:
+                     give another store its own --outputs
   IRIS_LOCK_TIMEOUT  seconds a run waits for another run on the same store (default 60)
   IRIS_FORK_KERNELS  0: start each kernel from scratch instead of forking it from the fork
                      server that has imported the notebooks' modules (Linux; default 1)
@@ -63,7 +72,8 @@ exit codes:
   1    a notebook failed (the console names it and its cell; its report marks the cell),
        a report could not be written, or the store stayed busy (another run held it longer
        than IRIS_LOCK_TIMEOUT; nothing was written)
-  2    bad usage or parameters (nothing ran, nothing was written)
+  2    bad usage or parameters, an IRIS_CSV that cannot be read, or an --outputs folder holding
+       another store's runs (nothing ran, nothing was written)
   130  interrupted by Ctrl-C or SIGTERM (the run is recorded as failed: interrupted)
 """
 
@@ -96,7 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--list", action="store_true", help="list the notebooks and their parameters, then exit"
     )
     parser.add_argument(
-        "--outputs", metavar="DIR", type=Path, default=Path("outputs"), help="run archive (default: outputs)"
+        "--outputs",
+        metavar="DIR",
+        type=Path,
+        default=OUTPUTS_DIR,
+        help="run archive, one per store (default: the repository's outputs/, wherever you run from)",
     )
     parser.add_argument(
         "--notebooks",
@@ -106,9 +120,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder holding the pipeline notebooks (default: the repository's notebooks/)",
     )
     parser.add_argument(
-        "--keep", metavar="N", type=_positive, default=30, help="keep the newest N runs (default: 30)"
+        "--keep",
+        metavar="N",
+        type=_positive,
+        default=30,
+        help="keep the newest N runs, and the one that trained the model in use (default: 30)",
     )
-    parser.add_argument("--timeout", metavar="S", type=_positive, help="per-cell timeout in seconds")
+    parser.add_argument(
+        "--timeout",
+        metavar="S",
+        type=_positive,
+        help="per-cell timeout in seconds (default: none, a cell may run as long as it takes)",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="print only failures and the summary")
     return parser
 
@@ -160,6 +183,8 @@ def _run(args: argparse.Namespace, args_list: list[str], forks: ForkServer | Non
     except StoreBusyError as exc:
         print(f"runner.py: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    except UsageError as exc:
+        return _usage_error(str(exc))
     except KeyboardInterrupt:
         print("runner.py: interrupted before the run started; nothing was written", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -226,10 +251,12 @@ def _listing(declared: dict[str, dict[str, Parameter]]) -> str:
         width = max((len(p) for p in parameters), default=0)
         dwidth = max((len(p.default) for p in parameters.values()), default=0)
         for parameter in parameters.values():
-            note = " (set by the runner)" if parameter.name in RUNNER_PARAMETERS else ""
+            note = RUNNER_NOTES.get(parameter.name, "")
             lines.append(
-                f"  {parameter.name:<{width}}  {parameter.default:<{dwidth}}  {parameter.help}{note}"
+                f"  {parameter.name:<{width}}  {parameter.default:<{dwidth}}  {parameter.description}{note}"
             )
+            if parameter.allowed:
+                lines.append(f"  {'':<{width}}  {'':<{dwidth}}  allowed: {parameter.allowed}")
         if not parameters:
             lines.append("  (no parameters)")
     return "\n".join(lines)
@@ -247,8 +274,9 @@ def _summary(result: Result) -> str:
         rows.append((entry["name"], entry["status"], took, report))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     lines = [""] + [f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:>{widths[2]}}  {d}" for a, b, c, d in rows]
-    if record.get("retrained"):
-        lines.append(f"trained because {record['retrained']}")
+    reason = record.get("trained") or record.get("retrained")
+    if reason:
+        lines.append(f"trained because {reason}")
     for entry in record["notebooks"]:
         error = entry["error"]
         if error:

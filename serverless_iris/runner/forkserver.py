@@ -1,10 +1,10 @@
 """Kernels forked from one process that imports the notebooks' modules once (Linux).
 
 Every notebook runs in a kernel of its own, and a fresh kernel imports pandas, scikit-learn and
-matplotlib again: about 10 s of CPU for the three notebooks, more than their own work. So on Linux the
-runner starts this fork server first. The server imports the modules each notebook imports at top
-level, in pipeline order, and forks a kernel for each notebook as soon as that notebook's modules are
-loaded. A forked kernel is a new process that has run no notebook's code; it starts ipykernel as
+matplotlib again, which costs more CPU than the notebooks' own work. So on Linux the runner starts this
+fork server first. The server imports the modules each notebook imports at top level, in pipeline
+order, and forks a kernel for each notebook as soon as that notebook's modules are loaded. A forked
+kernel is a new process that has run no notebook's code; it starts ipykernel as
 ``python -m ipykernel_launcher`` would and finds its modules already loaded (shared with the server,
 copy on write). This is the ``forkserver`` idea of :mod:`multiprocessing`, applied to kernels.
 
@@ -40,7 +40,6 @@ from serverless_iris.paths import FORK_KERNELS_ENV
 from serverless_iris.runner.startup import skip_unused_grammar
 
 LAUNCHER = ["-m", "ipykernel_launcher"]  # what a kernel spec for this Python runs after the interpreter
-MATPLOTLIB_INLINE = "module://matplotlib_inline.backend_inline"  # ipykernel sets it; matplotlib reads it
 START_TIMEOUT_S = 120  # a kernel's pid is waited for this long (it waits for its modules to load)
 
 
@@ -205,7 +204,6 @@ def serve(preload: list[str]) -> None:
     signal.signal(signal.SIGTERM, stop)
     protocol = os.fdopen(os.dup(1), "w")  # what imported modules print must not reach the runner
     os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
-    os.environ.setdefault("MPLBACKEND", MATPLOTLIB_INLINE)
     skip_unused_grammar()
     here = sys.path[0]  # the folder python -m put first; a kernel gets its own working folder instead
     importlib.import_module("ipykernel.kernelapp")

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 from serverless_iris.paths import NOTEBOOKS_DIR
 from serverless_iris.runner.plan import PIPELINE
 
+MATPLOTLIB_INLINE = "module://matplotlib_inline.backend_inline"  # ipykernel's default; matplotlib reads it
+
 if TYPE_CHECKING:
     from serverless_iris.runner.forkserver import ForkServer
 
@@ -49,9 +51,13 @@ def fork_server(notebooks: Path = NOTEBOOKS_DIR, first: str = "feature") -> Fork
 
 
 def kernel_environment() -> dict[str, str]:
-    """This process's environment, with this very serverless_iris importable, installed or not."""
+    """This process's environment, with this very serverless_iris importable, installed or not.
+
+    Figures are drawn inline, as in Jupyter, whatever ``MPLBACKEND`` the shell has (``Agg`` on many
+    servers and CI images would leave the executed notebooks and their reports without plots).
+    """
     path = os.pathsep.join(filter(None, [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")]))
-    return {**os.environ, "PYTHONPATH": path}
+    return {**os.environ, "PYTHONPATH": path, "MPLBACKEND": MATPLOTLIB_INLINE}
 
 
 class Kernel:

@@ -3,7 +3,13 @@
 papermill only warns about an unknown parameter and injects whatever it is given, so a typo or a
 wrong type fails minutes into a run, or silently does something else. The runner checks every
 ``-p`` against the parameters cells of the selected notebooks and converts it to the type of the
-notebook's default before any kernel starts.
+notebook's default before any kernel starts, then against the values the notebook allows.
+
+A parameter declares its allowed values after the last ``;`` of its comment, as a Python condition on
+its own name that a reader of the notebook can read, e.g.
+``TEST_SIZE = 0.2  # share of the flowers held out; 0 < TEST_SIZE < 1``. Written ``≤`` and ``≥``:
+papermill skips a parameters line holding a second ``=``. It keeps the whole comment as the parameter's
+help, so ``papermill --help-notebook`` shows the condition too.
 """
 
 from __future__ import annotations
@@ -21,8 +27,23 @@ _LITERALS = {"true": True, "false": False, "none": None, "null": None}
 _TYPE_NAMES = {bool: "a boolean (true or false)", int: "an integer", float: "a number", str: "a string"}
 
 
+_COMPARISONS = {
+    ast.Lt: lambda a, b: a < b,
+    ast.LtE: lambda a, b: a <= b,
+    ast.Gt: lambda a, b: a > b,
+    ast.GtE: lambda a, b: a >= b,
+    ast.Eq: lambda a, b: a == b,
+    ast.NotEq: lambda a, b: a != b,
+    ast.In: lambda a, b: a in b,
+    ast.NotIn: lambda a, b: a not in b,
+    ast.Is: lambda a, b: a is b,
+    ast.IsNot: lambda a, b: a is not b,
+}
+
+
 class ParameterError(ValueError):
-    """A ``-p`` option is malformed, unknown, secret-looking or of the wrong type (one line per problem)."""
+    """A ``-p`` option is malformed, unknown, secret-looking, of the wrong type or not allowed (one line
+    per problem)."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +62,26 @@ class Parameter:
         except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
             return None
         return type(value) if type(value) in _TYPE_NAMES else None
+
+    @property
+    def allowed(self) -> str | None:
+        """The condition after the help's last ``;`` when it is one on this parameter, e.g. ``N >= 1``."""
+        _, _, last = self.help.rpartition(";")
+        return last.strip() if _condition(last.strip(), self.name) is not None else None
+
+    @property
+    def description(self) -> str:
+        """The help without its allowed values."""
+        return self.help.rpartition(";")[0].strip() if self.allowed else self.help
+
+    def check(self, value: Any, text: str) -> None:
+        """Refuse ``value`` (converted from ``text``) when the notebook's condition does not hold for it."""
+        condition = _condition(self.allowed or "", self.name)
+        if condition is not None and not _holds(condition, self.name, value):
+            raise ParameterError(
+                f"-p {self.name}={text}: not allowed; the notebook allows only {self.allowed} "
+                f"({self.name}: {self.description})"
+            )
 
     def convert(self, text: str) -> Any:
         """``text`` as a value of the default's type; without one, a Python literal or else the text."""
@@ -126,7 +167,9 @@ def resolve(
             continue
         try:
             for label in owners:
-                values[label][name] = declared[label][name].convert(text)
+                parameter = declared[label][name]
+                values[label][name] = parameter.convert(text)
+                parameter.check(values[label][name], text)
         except ParameterError as exc:
             errors.append(str(exc))
     if errors:
@@ -144,3 +187,47 @@ def _literal_or_text(text: str) -> Any:
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         return text
     return value if value is None or type(value) in (bool, int, float) else text
+
+
+def _condition(text: str, name: str) -> ast.expr | None:
+    """``text`` parsed as a condition on ``name`` made only of comparisons, and/or/not and literals."""
+    try:
+        tree = ast.parse(text.replace("≤", "<=").replace("≥", ">="), mode="eval").body
+    except SyntaxError:
+        return None
+    if not isinstance(tree, ast.Compare | ast.BoolOp | ast.UnaryOp):
+        return None
+    names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    allowed = (ast.Compare, ast.BoolOp, ast.And, ast.Or, ast.Not, ast.USub, ast.UnaryOp, ast.Constant)
+    allowed += (ast.Name, ast.Load, ast.Tuple, ast.List, ast.Set, *_COMPARISONS)
+    if names != {name} or not all(isinstance(node, allowed) for node in ast.walk(tree)):
+        return None
+    return tree
+
+
+def _holds(node: ast.expr, name: str, value: Any) -> Any:
+    """Evaluate a condition from :func:`_condition` with ``name`` bound to ``value``; a comparison that
+    Python refuses (``None < 1``) is false."""
+    if isinstance(node, ast.Name):
+        return value
+    if isinstance(node, ast.BoolOp):
+        results = (_holds(operand, name, value) for operand in node.values)
+        return all(results) if isinstance(node.op, ast.And) else any(results)
+    if isinstance(node, ast.UnaryOp):
+        operand = _holds(node.operand, name, value)
+        return not operand if isinstance(node.op, ast.Not) else -operand
+    if isinstance(node, ast.Compare):
+        left = _holds(node.left, name, value)
+        for op, right_node in zip(node.ops, node.comparators, strict=True):
+            right = _holds(right_node, name, value)
+            try:
+                if not _COMPARISONS[type(op)](left, right):
+                    return False
+            except TypeError:
+                return False
+            left = right
+        return True
+    if isinstance(node, ast.Tuple | ast.List | ast.Set):
+        return [_holds(item, name, value) for item in node.elts]
+    assert isinstance(node, ast.Constant)
+    return node.value

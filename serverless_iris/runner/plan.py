@@ -13,6 +13,7 @@ from typing import Any
 from serverless_iris.backend import BackendError, selected_backend
 from serverless_iris.paths import NOTEBOOKS_DIR
 from serverless_iris.runner.parameters import Parameter, ParameterError, read_parameters, resolve
+from serverless_iris.runner.sources import SOURCE, SourceError, readable_source
 
 PIPELINE = {
     "feature": "iris-feature-pipeline.ipynb",
@@ -72,6 +73,26 @@ def declared_parameters(paths: Mapping[str, Path]) -> dict[str, dict[str, Parame
     return {name: read_parameters(path) for name, path in paths.items()}
 
 
+def _load_source(mode: str, values: dict[str, Any]) -> None:
+    """``-p IRIS_CSV`` means: load that file now. It is checked readable, and the feature notebook,
+    which reads it only in a backfill, is told to backfill (upsert the file's flowers)."""
+    if values.get(SOURCE) is None:
+        return
+    if mode == "daily":
+        raise UsageError(
+            f"-p {SOURCE} loads a file, which --daily (adding new flowers) does not; drop --daily"
+        )
+    if values.get("BACKFILL") is False:
+        raise UsageError(
+            f"-p {SOURCE} is loaded by a backfill, which BACKFILL=False turns off; drop one of them"
+        )
+    try:
+        values[SOURCE] = readable_source(values[SOURCE])
+    except SourceError as exc:
+        raise UsageError(str(exc)) from None
+    values["BACKFILL"] = True
+
+
 def plan(
     mode: str = "full",
     only: Sequence[str] = (),
@@ -103,6 +124,8 @@ def plan(
         values = resolve(assignments, declared)
     except ParameterError as exc:
         raise UsageError(str(exc)) from None
+    if "feature" in values:
+        _load_source(mode, values["feature"])
     steps = {name: Step(name, paths[name], values[name], frozenset(declared[name])) for name in paths}
     if mode == "daily":
         return Plan(mode, [steps["feature"], steps["inference"]], training=steps["training"], backend=backend)

@@ -49,6 +49,7 @@ def write_report(executed: Path, html: Path) -> list[Path]:
     # it is only the fallback for a failing cell that carries no error output.
     run = read_json(executed.parent / RUN_FILE) or {}
     entry = next((n for n in run.get("notebooks", []) if n.get("executed") == executed.name), {})
+    _plain_tracebacks(nb)
     header = _annotate(nb, entry.get("error"))
     header["name"] = nb.metadata.get("title") or executed.stem
     header["run_id"] = run.get("id") or (
@@ -63,7 +64,7 @@ def write_report(executed: Path, html: Path) -> list[Path]:
                 "metadata": {"name": executed.stem, "path": str(executed.parent)},
                 "report": {**header, "views": views},
             }
-            write_atomic(path, offline(_html(nb, resources, results_only)))
+            write_atomic(path, offline(_blank_header_cells(_html(nb, resources, results_only))))
     return [html, results]
 
 
@@ -91,6 +92,17 @@ def _html(nb: Any, resources: dict[str, Any], results_only: bool) -> str:
         _exporter = report_exporter(TEMPLATES)
     _exporter.exclude_input = _exporter.exclude_output_prompt = results_only
     return _exporter.from_notebook_node(nb, resources=resources)[0]
+
+
+def _plain_tracebacks(nb: Any) -> None:
+    """Tracebacks without their ANSI colours: IPython paints them in 256-colour codes, which nbconvert
+    inlines as styles too light to read on the error background (under 4.5:1 contrast)."""
+    from nbconvert.filters import strip_ansi
+
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                output["traceback"] = [strip_ansi(line) for line in output.get("traceback", [])]
 
 
 def _annotate(nb: Any, error: dict[str, Any] | None) -> dict[str, Any]:
@@ -198,6 +210,13 @@ def _cell_duration(state: str | None, seconds: float | None) -> str:
     if state == "running":
         return "did not finish"
     return format_duration(seconds) if seconds is not None else ""
+
+
+def _blank_header_cells(page: str) -> str:
+    """Empty header cells (pandas' tables leave one in the index's corner) as data cells: a header that
+    says nothing leaves screen readers nothing to announce (axe-core's empty-table-header rule). Code
+    is escaped in the page, so only rendered tables match."""
+    return page.replace("<th></th>", "<td></td>")
 
 
 _TAG = re.compile(r"<(?!a[\s>])[a-zA-Z][^<>]*>")

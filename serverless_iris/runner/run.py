@@ -24,7 +24,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from serverless_iris.backend import redact
+from serverless_iris.backend import HOST_ENV, PROJECT_ENV, describe_store_record, redact, store_record
+from serverless_iris.dashboard_files import DASHBOARD_FOLDER, retrain_reason, training_run
 from serverless_iris.files import write_json
 from serverless_iris.paths import RUN_ID_ENV, STORE_ENV, store_path
 from serverless_iris.provenance import git_commit
@@ -32,6 +33,7 @@ from serverless_iris.runner.archive import (
     RUN_FILE,
     Echo,
     notebook_entry,
+    other_store,
     package_versions_later,
     prune,
     store_lock,
@@ -39,9 +41,10 @@ from serverless_iris.runner.archive import (
 )
 from serverless_iris.runner.failures import error_record, mark_failure, run_notebook
 from serverless_iris.runner.kernels import Kernel, fork_server, kernel_environment
-from serverless_iris.runner.model_versions import ModelVersions
-from serverless_iris.runner.plan import MODEL_NAME, Plan, Step
+from serverless_iris.runner.plan import MODEL_NAME, Plan, Step, UsageError
 from serverless_iris.runner.signals import interrupts_raise, signals_deferred
+from serverless_iris.runner.sources import SOURCE
+from serverless_iris.runner.store_questions import StoreQuestion, model_versions, only_backfilled
 
 if TYPE_CHECKING:
     from serverless_iris.runner.forkserver import ForkServer
@@ -78,21 +81,31 @@ def execute(
     ``forks`` is a fork server from :func:`fork_server`, started early; else the run starts its own.
     Either way the run closes it.
 
-    Raises :class:`StoreBusyError` (nothing written) when another run holds the store too long.
+    Raises :class:`StoreBusyError` (nothing written) when another run holds the store too long, and
+    :class:`UsageError` (nothing written) when ``outputs`` holds the runs of another store: a dashboard
+    shows one store's predictions, and its run history must be of that store.
     Ctrl-C and SIGTERM stop the run: it is recorded as failed (``interrupted``), ``Result.interrupted``.
     """
     say = echo or (lambda line: None)
     outputs = Path(outputs).resolve()
+    store = store_record(plan.backend)
+    elsewhere = other_store(outputs, store)
+    if elsewhere:
+        raise UsageError(
+            f"{outputs} holds the runs of another store ({elsewhere}); this run uses "
+            f"{describe_store_record(store)}. Give it an outputs folder of its own (--outputs DIR), or "
+            f"run on that store ({STORE_ENV}, {HOST_ENV}/{PROJECT_ENV})"
+        )
     with interrupts_raise(), store_lock(plan.backend, say):
         notes = unfinished_runs(outputs)
         with signals_deferred():
-            run = _Run(plan, outputs, argv, forks)
+            run = _Run(plan, outputs, argv, forks, store)
         for note in notes:
             say(note)
         say(f"run {run.id} ({plan.mode}, backend {plan.backend}) -> {shown(run.folder)}")
         interrupted = run.go(timeout=timeout, progress_bar=progress_bar, say=say)
         problems = run.finish()
-        prune(outputs, keep, current=run.id)
+        prune(outputs, keep, current=run.id, in_use=training_run(outputs / DASHBOARD_FOLDER))
         index = _write_index(outputs, problems)
     return Result(run.folder, run.record, index, interrupted, problems)
 
@@ -100,7 +113,9 @@ def execute(
 class _Run:
     """The run folder, its ``run.json``, and the notebooks' kernels and reports."""
 
-    def __init__(self, plan: Plan, outputs: Path, argv: Sequence[str], forks: ForkServer | None) -> None:
+    def __init__(
+        self, plan: Plan, outputs: Path, argv: Sequence[str], forks: ForkServer | None, store: dict[str, Any]
+    ) -> None:
         started = datetime.now(timezone.utc)
         self.plan = plan
         self.outputs = outputs
@@ -116,6 +131,7 @@ class _Run:
             "argv": [redact(a) for a in argv],
             "parameters": json.loads(redact(json.dumps(plan.parameters))),
             "backend": plan.backend,
+            "store": store,
             "started": started.isoformat(timespec="seconds"),
             "ended": None,
             "duration_s": None,
@@ -123,7 +139,8 @@ class _Run:
             "host": socket.gethostname(),
             "git_commit": git_commit(),
             "packages": {},
-            "retrained": None,
+            "trained": None,  # why --daily trained a first model
+            "retrained": None,  # why --daily retrained (the accuracy alert)
             "notebooks": [notebook_entry(step.name) for step in plan.steps],
         }
         self.save()
@@ -149,7 +166,7 @@ class _Run:
         try:
             self._prestart(self.steps[0])
             if self.plan.training:  # asked while the first kernel starts
-                check = ModelVersions(self.plan.backend)
+                check = StoreQuestion(self.plan.backend, model_versions)
             i = 0
             while i < len(self.steps):
                 if check and self._train_first(check, say, wait=self.steps[i].name == "inference"):
@@ -158,6 +175,8 @@ class _Run:
                     self._prestart(ahead)
                 if not self._run_step(i, timeout=timeout, progress_bar=progress_bar, say=say):
                     break
+                if i == 0 and self.steps[0].name == "feature":
+                    self._add_todays_flower(say)
                 if self.plan.training and self.steps[i].name == "inference":
                     self._retrain_on_alert(self.steps[i], say)
                 i += 1
@@ -176,7 +195,23 @@ class _Run:
         for kernel in self.kernels.values():
             kernel.stop()
 
-    def _train_first(self, check: ModelVersions, say: Echo, wait: bool) -> bool:
+    def _add_todays_flower(self, say: Echo) -> None:
+        """After the feature notebook, when the store holds only the backfill (a first run), run it again
+        to add today's flower, so the dashboard's first "today" is today rather than the backfill's date.
+        """
+        feature = self.steps[0]
+        if "BACKFILL" not in feature.declared or feature.parameters.get("BACKFILL") is False:
+            return
+        version = feature.parameters.get("version", 1)
+        if StoreQuestion(self.plan.backend, only_backfilled, version).result() is not True:
+            return
+        parameters = {k: v for k, v in feature.parameters.items() if k != SOURCE} | {"BACKFILL": False}
+        self.steps.insert(1, replace(feature, parameters=parameters))
+        self.record["notebooks"].insert(1, notebook_entry("feature"))
+        say("the store holds only the backfill: adding today's flower")
+        self.save()
+
+    def _train_first(self, check: StoreQuestion, say: Echo, wait: bool) -> bool:
         """--daily: put training before inference when the registry has no model. True once decided.
 
         When the registry cannot tell (no network, a busy store) the run does not train, and inference
@@ -189,7 +224,7 @@ class _Run:
             at = next(i for i, step in enumerate(self.steps) if step.name == "inference")
             self.steps.insert(at, self.plan.training)
             self.record["notebooks"].insert(at, notebook_entry("training"))
-            self.record["retrained"] = f"no model '{MODEL_NAME}' was registered yet"
+            self.record["trained"] = f"no model '{MODEL_NAME}' was registered yet"
             say(f"no model '{MODEL_NAME}' is registered yet: training one before inference")
             self.save()
         return True
@@ -202,7 +237,7 @@ class _Run:
         """
         if any(step.name == "training" for step in self.steps):
             return
-        reason = _alert_reason(self.outputs / "dashboard" / "dashboard.json", since=self.started)
+        reason = retrain_reason(self.outputs / DASHBOARD_FOLDER, since=self.started)
         if reason is None:
             return
         assert self.plan.training is not None
@@ -230,9 +265,11 @@ class _Run:
         executed = self.folder / (f"{step.path.stem}-{runs + 1}.ipynb" if runs else step.path.name)
         parameters = dict(step.parameters)
         if "DASHBOARD_DIR" in step.declared:
-            parameters["DASHBOARD_DIR"] = str(self.outputs / "dashboard")
+            parameters["DASHBOARD_DIR"] = str(self.outputs / DASHBOARD_FOLDER)
         if step is self.repredict and "MODEL_VERSION" in step.declared and "MODEL_VERSION" not in parameters:
-            versions = ModelVersions(self.plan.backend).result()  # the newest: just trained, maybe not best
+            versions = StoreQuestion(
+                self.plan.backend, model_versions
+            ).result()  # the newest: just trained, maybe not best
             if versions:
                 parameters["MODEL_VERSION"] = max(versions)
         entry.update(status="running", executed=executed.name)
@@ -322,29 +359,6 @@ class _Run:
         with signals_deferred():
             self.save()
         return problems
-
-
-def _alert_reason(dashboard: Path, since: float) -> str | None:
-    """Why to retrain: the accuracy alert of a ``dashboard.json`` written since ``since`` (a Unix time)
-    when it is raised and retraining is on (the inference notebook's ``RETRAIN_ON_ALERT``); else None."""
-    try:
-        if dashboard.stat().st_mtime < since:
-            return None  # an earlier run's dashboard: this inference did not write one
-        alert = json.loads(dashboard.read_text(encoding="utf-8")).get("alert") or {}
-    except (OSError, ValueError, AttributeError):
-        return None
-    if not (alert.get("below") and alert.get("retrain")):
-        return None
-    try:
-        accuracy, threshold = float(alert["accuracy"]), float(alert["threshold"])
-        window = int(alert["window"])
-    except (KeyError, TypeError, ValueError):
-        return "the accuracy alert was raised"
-    plural = "s" if window != 1 else ""
-    return (
-        f"rolling accuracy {100 * accuracy:.3g}% over the last {window} prediction{plural} "
-        f"fell below the threshold {100 * threshold:.3g}%"
-    )
 
 
 def _progress_line(i: int, total: int, entry: dict[str, Any]) -> str:

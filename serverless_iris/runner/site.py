@@ -17,15 +17,23 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from serverless_iris import flowers
-from serverless_iris.files import read_json, write_atomic
+from serverless_iris import dashboard_files, flowers
+from serverless_iris.backend import describe_store_record
+from serverless_iris.contract import LIMITS_CM
+from serverless_iris.files import write_atomic
 from serverless_iris.runner.archive import effective_status, load_runs
 from serverless_iris.runner.report import TEMPLATES, format_duration, format_time, offline
+from serverless_iris.wording import plural
 
 DASHBOARD_FIGURES = (
-    ("df_recent.png", "Recent predictions", "The newest predictions against their labels."),
-    ("confusion_matrix.png", "Confusion matrix", "All recorded predictions against their labels."),
-    ("accuracy.png", "Accuracy over time", "Cumulative and rolling accuracy of the predictions."),
+    (dashboard_files.RECENT_TABLE, "Recent predictions", "The newest predictions against their labels."),
+    (dashboard_files.CONFUSION_MATRIX, "Confusion matrix", "All recorded predictions against their labels."),
+    (dashboard_files.ACCURACY_PLOT, "Accuracy over time", "Cumulative and rolling accuracy of predictions."),
+    (
+        dashboard_files.TRAINING_CONFUSION_MATRIX,
+        "Test set at training",
+        "The newest training run's model on its held-out test flowers.",
+    ),
 )
 
 _jinja: Any = None
@@ -34,7 +42,8 @@ _jinja: Any = None
 def write_index(outputs: Path) -> Path:
     """(Re)write ``outputs/index.html`` from the run archive and the dashboard folder."""
     outputs = Path(outputs)
-    runs = [_run_view(outputs, run) for run in load_runs(outputs)]
+    records = load_runs(outputs)
+    runs = [_run_view(outputs, run) for run in records]
     dashboard = _dashboard_view(outputs, runs)
     page = (
         _jinja_env()
@@ -45,6 +54,7 @@ def write_index(outputs: Path) -> Path:
             statuses=sorted({r["status"] for r in runs}),
             modes=sorted({r["mode"] for r in runs}),
             compare=[r["compare"] for r in runs],
+            store=_store(records),
             generated=format_time(datetime.now(timezone.utc)),
         )
     )
@@ -92,7 +102,7 @@ def _run_view(outputs: Path, run: dict[str, Any]) -> dict[str, Any]:
         "parameters": parameters,
         "notebooks": notebooks,
         "git_commit": (run.get("git_commit") or "")[:10],
-        "retrained": run.get("retrained"),
+        "training": _training(run),
         "argv": " ".join(run.get("argv") or []),
         "host": run.get("host") or "",
         "packages": run.get("packages") or {},
@@ -105,9 +115,21 @@ def _run_view(outputs: Path, run: dict[str, Any]) -> dict[str, Any]:
     return view
 
 
+def _training(run: dict[str, Any]) -> str | None:
+    """Why the run trained: a first model (``trained``) or after the accuracy alert (``retrained``)."""
+    if run.get("trained"):
+        return f"trained: {run['trained']}"
+    return f"retrained: {run['retrained']}" if run.get("retrained") else None
+
+
+def _store(runs: list[dict[str, Any]]) -> str | None:
+    """The store of the archive's runs (the runner keeps one store per outputs folder), newest first."""
+    recorded = next((r["store"] for r in runs if isinstance(r.get("store"), dict)), None)
+    return describe_store_record(recorded) if recorded else None
+
+
 def _dashboard_view(outputs: Path, runs: list[dict[str, Any]]) -> dict[str, Any] | None:
-    folder = outputs / "dashboard"
-    data = read_json(folder / "dashboard.json")
+    data = dashboard_files.read_dashboard(outputs / dashboard_files.DASHBOARD_FOLDER)
     if not data:
         return None
     model = data.get("model") or {}
@@ -138,8 +160,8 @@ def _dashboard_view(outputs: Path, runs: list[dict[str, Any]]) -> dict[str, Any]
             **today,
             "when": format_time(today.get("event_time")),
             "correct": bool(today) and today.get("predicted") == today.get("actual"),
-            "predicted_img": _asset(outputs, "dashboard/latest_iris.png"),
-            "actual_img": _asset(outputs, "dashboard/actual_iris.png"),
+            "predicted_img": _asset(outputs, dashboard_files.PREDICTED_PICTURE),
+            "actual_img": _asset(outputs, dashboard_files.ACTUAL_PICTURE),
         }
         if today
         else None,
@@ -152,7 +174,7 @@ def _dashboard_view(outputs: Path, runs: list[dict[str, Any]]) -> dict[str, Any]
         },
         "monitoring": monitoring,
         "figures": [
-            {"src": _asset(outputs, f"dashboard/{name}"), "title": title, "caption": caption}
+            {"src": _asset(outputs, name), "title": title, "caption": caption}
             for name, title, caption in DASHBOARD_FIGURES
         ],
         "try_it": _try_it(outputs),
@@ -192,8 +214,9 @@ def _variety_counts(counts: dict[str, dict[str, int]]) -> list[dict[str, Any]]:
 
 
 def _try_it(outputs: Path) -> str | None:
-    """The Try-it form (H5's fragment) with the shipped flower pictures copied beside the dashboard."""
-    model = read_json(outputs / "dashboard" / "knn_model.json")
+    """The Try-it form with the shipped flower pictures copied beside the dashboard; None without a model."""
+    folder = outputs / dashboard_files.DASHBOARD_FOLDER
+    model = dashboard_files.read_knn_model(folder)
     if not model:
         return None
     from markupsafe import Markup
@@ -202,16 +225,17 @@ def _try_it(outputs: Path) -> str | None:
     for variety in flowers.VARIETIES:
         source = flowers.flower_picture(variety)
         if source.is_file():
-            target = outputs / "dashboard" / "flowers" / source.name
+            target = folder / dashboard_files.FLOWER_PICTURES / source.name
             if not target.is_file() or target.read_bytes() != source.read_bytes():
                 write_atomic(target, source.read_bytes())
-            pictures[variety] = f"dashboard/flowers/{source.name}"
+            pictures[variety] = target.relative_to(outputs).as_posix()
     return Markup(try_it_html(model, pictures))
 
 
-def _asset(outputs: Path, relative: str) -> str | None:
-    """A relative URL for a file of the outputs folder (versioned by mtime so browsers and Pages'
-    cache show today's picture), or None when the file is missing."""
+def _asset(outputs: Path, name: str) -> str | None:
+    """A relative URL for file ``name`` of the dashboard folder (versioned by mtime so browsers and
+    Pages' cache show today's picture), or None when the file is missing."""
+    relative = f"{dashboard_files.DASHBOARD_FOLDER}/{name}"
     path = outputs / relative
     return f"{relative}?v={int(path.stat().st_mtime)}" if path.is_file() else None
 
@@ -224,6 +248,7 @@ def _jinja_env() -> Any:
         _jinja = jinja2.Environment(
             loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, trim_blocks=True, lstrip_blocks=True
         )
+        _jinja.filters["plural"] = plural
     return _jinja
 
 
@@ -274,11 +299,13 @@ window.irisTryIt = irisKnn.mountTryIt(document.getElementById("try-it"));
 
 
 def _field(name: str, default: float) -> str:
+    """One measurement's input, bounded as the data contract bounds it: more than 0, at most its limit."""
     label = html.escape(name.replace("_", " ").capitalize())
     return (
         f'<label class="tryit-field" for="try-it-{name}"><span class="tryit-field-label">{label} (cm)</span>'
         f'<input class="tryit-input" id="try-it-{name}" name="{name}" type="number" inputmode="decimal" '
-        f'step="0.1" min="0" value="{default:.1f}" data-label="{label}" required></label>'
+        f'step="0.1" min="0" max="{LIMITS_CM[name]:g}" value="{default:.1f}" data-label="{label}" required>'
+        "</label>"
     )
 
 

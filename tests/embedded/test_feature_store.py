@@ -34,6 +34,12 @@ def iris_frame() -> pd.DataFrame:
     return frame
 
 
+def backfill_frame() -> pd.DataFrame:
+    """The iris rows as the feature notebook inserts them: the repeated flower dropped first, since a
+    Delta feature group keeps repeated keys (as on Hopsworks)."""
+    return iris_frame().drop_duplicates(subset=MEASUREMENTS, ignore_index=True)
+
+
 def flowers(n: int, start: pd.Timestamp = BACKFILL, step: pd.Timedelta = DAY) -> pd.DataFrame:
     """``n`` distinct flowers, one per ``step`` from ``start``."""
     frame = pd.DataFrame({m: [float(i) + k / 10 for i in range(n)] for k, m in enumerate(MEASUREMENTS)})
@@ -71,7 +77,7 @@ def run_python(code: str, *args: str, **kwargs) -> subprocess.CompletedProcess[s
 # ---------------------------------------------------------------------------------- insert
 
 
-def test_backfill_keeps_one_row_per_key(fs: FeatureStore) -> None:
+def test_backfill_keeps_the_repeated_flower_like_delta_and_the_notebook_drops_it(fs: FeatureStore) -> None:
     frame = iris_frame()
     assert frame.duplicated().sum() == 1
 
@@ -79,24 +85,63 @@ def test_backfill_keeps_one_row_per_key(fs: FeatureStore) -> None:
 
     assert (job, report) == (None, None)
     df = fs.get_feature_group("iris", version=1).read()
-    assert len(df) == 149
+    # hopsworks 5.2.1: the first write to a DELTA group is a plain Delta write, repeats included
+    assert len(df) == 150 and df.duplicated(MEASUREMENTS + ["event_time"]).sum() == 1
     assert list(df.columns) == MEASUREMENTS + ["variety", "event_time"]
-    assert not df.duplicated(MEASUREMENTS + ["event_time"]).any()
     assert df["event_time"].dt.tz is None and (df["event_time"] == BACKFILL).all()
+
+    iris_group(fs, "deduplicated").insert(backfill_frame())
+    kept = fs.get_feature_group("deduplicated", version=1).read()
+    assert len(kept) == 149 and not kept.duplicated(MEASUREMENTS + ["event_time"]).any()
 
 
 def test_reinserting_the_same_frame_changes_nothing(fs: FeatureStore) -> None:
     fg = iris_group(fs)
-    fg.insert(iris_frame())
+    fg.insert(backfill_frame())
     before = sorted_rows(fg.read())
 
-    fg.insert(iris_frame())
+    fg.insert(backfill_frame())
 
     pd.testing.assert_frame_equal(sorted_rows(fg.read()), before)
 
 
-def test_last_occurrence_wins_inside_a_frame_and_across_inserts(fs: FeatureStore) -> None:
+def test_reinserting_a_repeated_key_multiplies_it_like_a_delta_merge(fs: FeatureStore) -> None:
     fg = iris_group(fs)
+    fg.insert(iris_frame())
+
+    fg.insert(iris_frame())
+
+    # delta-rs merge: each of the two stored copies is matched by both source copies
+    df = fg.read()
+    assert len(df) == 152 and df.duplicated(MEASUREMENTS + ["event_time"], keep=False).sum() == 4
+
+
+def test_delta_keeps_repeats_inside_a_frame_and_an_upsert_updates_every_match(fs: FeatureStore) -> None:
+    fg = iris_group(fs)
+    frame = flowers(3)
+    repeated = pd.concat([frame, frame.iloc[[0]].assign(variety="Virginica")], ignore_index=True)
+    fg.insert(repeated)
+    assert sorted(fg.read()["variety"]) == ["Setosa", "Versicolor", "Virginica", "Virginica"]
+
+    fg.insert(frame.iloc[[0, 1]].assign(variety="Setosa"))
+
+    df = fg.read()
+    assert len(df) == 4
+    assert df.groupby("sepal_length")["variety"].apply(sorted).to_dict() == {
+        0.0: ["Setosa", "Setosa"],
+        1.0: ["Setosa"],
+        2.0: ["Virginica"],
+    }
+    fg.insert(repeated, overwrite=True)
+    assert len(fg.read()) == 4, "overwrite=True is a bulk insert: repeats are kept"
+    fg.insert(frame, operation="insert")
+    assert len(fg.read()) == 7, "operation='insert' appends"
+
+
+def test_last_occurrence_wins_inside_a_frame_and_across_inserts_in_a_hudi_group(fs: FeatureStore) -> None:
+    fg = fs.get_or_create_feature_group(
+        name="iris", version=1, primary_key=MEASUREMENTS, event_time="event_time", time_travel_format="HUDI"
+    )
     frame = flowers(3)
     repeated = pd.concat([frame, frame.iloc[[0]].assign(variety="Virginica")], ignore_index=True)
     fg.insert(repeated)
@@ -145,7 +190,7 @@ def test_column_names_are_lower_cased_like_the_sdk(fs: FeatureStore) -> None:
 )
 def test_a_wrong_frame_names_the_column_and_writes_nothing(fs: FeatureStore, change, named) -> None:
     fg = iris_group(fs)
-    fg.insert(iris_frame())
+    fg.insert(backfill_frame())
     before = sorted_rows(fg.read())
     wrong = change(flowers(5, start=BACKFILL + DAY))
 
@@ -230,7 +275,7 @@ def test_read_window_needs_an_event_time(fs: FeatureStore) -> None:
 
 def test_filters_combine_like_hsfs(fs: FeatureStore) -> None:
     fg = iris_group(fs)
-    fg.insert(iris_frame())
+    fg.insert(backfill_frame())
 
     setosa_or_big = fg.filter((fg.variety == "Setosa") | (fg.get_feature("sepal_length") > 7.5)).read()
     small_setosa = fg.select_all().filter(fg.variety == "Setosa").filter(fg.sepal_length < 4.4).read()
@@ -257,7 +302,7 @@ def test_select_all_can_leave_out_keys_and_event_time(fs: FeatureStore) -> None:
 
 def iris_view(fs: FeatureStore):
     fg = iris_group(fs)
-    fg.insert(iris_frame())
+    fg.insert(backfill_frame())
     return fs.get_or_create_feature_view(
         name="iris", version=1, description="Iris", labels=["variety"], query=fg.select_all()
     )
@@ -278,7 +323,7 @@ def test_train_test_split_sizes_and_label_separation(fs: FeatureStore) -> None:
 
 def test_a_view_without_the_event_time_gives_the_four_measurements(fs: FeatureStore) -> None:
     fg = iris_group(fs)
-    fg.insert(iris_frame())
+    fg.insert(backfill_frame())
     fv = fs.create_feature_view("iris_x", fg.select_except(["event_time"]), labels=["variety"])
 
     X_train, X_test, y_train, _ = fv.train_test_split(test_size=0.2)
@@ -404,8 +449,8 @@ def test_bad_view_definitions_are_refused(fs: FeatureStore) -> None:
 
 
 def test_sdk_parameters_without_an_embedded_meaning_are_refused(fs: FeatureStore) -> None:
-    with pytest.raises(NotImplementedError, match="expectation_suite"):
-        fs.get_or_create_feature_group("iris", 1, expectation_suite={"rules": []})
+    with pytest.raises(NotImplementedError, match="embedding_index"):
+        fs.get_or_create_feature_group("iris", 1, embedding_index={"index": "knn"})
     fg = iris_group(fs)
     fg.insert(flowers(3))
     with pytest.raises(NotImplementedError, match="online"):

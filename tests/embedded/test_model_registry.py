@@ -301,7 +301,14 @@ def test_download_returns_a_folder_from_which_the_knn_loads_and_predicts(
     downloaded = mr.get_model("iris", 1).download()
     into = mr.get_model("iris", 1).download(str(tmp_path / "here"))
 
-    assert isinstance(downloaded, str) and Path(downloaded).parts[-2:] == ("iris", "1")
+    # hsml's cache layout: .../hopsworks/models/<project>/<name>/<version>/<id>
+    assert isinstance(downloaded, str) and Path(downloaded).parts[-6:-1] == (
+        "hopsworks",
+        "models",
+        "local",
+        "iris",
+        "1",
+    )
     assert into == str(tmp_path / "here")
     for path in (downloaded, into):
         assert sorted(os.listdir(path)) == ["confusion_matrix.png", "iris_model.pkl"]

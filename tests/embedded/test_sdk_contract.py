@@ -49,6 +49,14 @@ CONTRACT: dict[tuple[str, str], str] = {
     ("FeatureView", "train_test_split"): "hsfs.feature_view.FeatureView.train_test_split",
     ("FeatureView", "training_data"): "hsfs.feature_view.FeatureView.training_data",
     ("FeatureView", "get_batch_data"): "hsfs.feature_view.FeatureView.get_batch_data",
+    (
+        "FeatureView",
+        "get_last_accessed_training_dataset",
+    ): "hsfs.feature_view.FeatureView.get_last_accessed_training_dataset",
+    (
+        "FeatureView",
+        "get_training_dataset_schema",
+    ): "hsfs.feature_view.FeatureView.get_training_dataset_schema",
     ("ModelRegistry", "get_model"): "hsml.model_registry.ModelRegistry.get_model",
     ("ModelRegistry", "get_models"): "hsml.model_registry.ModelRegistry.get_models",
     ("ModelRegistry", "get_best_model"): "hsml.model_registry.ModelRegistry.get_best_model",
@@ -57,6 +65,57 @@ CONTRACT: dict[tuple[str, str], str] = {
     ("Model", "save"): "hsml.model.Model.save",
     ("Model", "download"): "hsml.model.Model.download",
     ("Model", "delete"): "hsml.model.Model.delete",
+    ("Model", "deploy"): "hsml.model.Model.deploy",
+    ("LocalProject", "get_dataset_api"): "hopsworks_common.project.Project.get_dataset_api",
+    ("LocalProject", "get_model_serving"): "hopsworks_common.project.Project.get_model_serving",
+    ("DatasetApi", "upload"): "hopsworks_common.core.dataset_api.DatasetApi.upload",
+    ("DatasetApi", "download"): "hopsworks_common.core.dataset_api.DatasetApi.download",
+    ("DatasetApi", "exists"): "hopsworks_common.core.dataset_api.DatasetApi.exists",
+    ("DatasetApi", "path_exists"): "hopsworks_common.core.dataset_api.DatasetApi.path_exists",
+    ("DatasetApi", "mkdir"): "hopsworks_common.core.dataset_api.DatasetApi.mkdir",
+    ("DatasetApi", "remove"): "hopsworks_common.core.dataset_api.DatasetApi.remove",
+    ("DatasetApi", "rm"): "hopsworks_common.core.dataset_api.DatasetApi.rm",
+    ("DatasetApi", "list"): "hopsworks_common.core.dataset_api.DatasetApi.list",
+    ("DatasetApi", "copy"): "hopsworks_common.core.dataset_api.DatasetApi.copy",
+    ("DatasetApi", "move"): "hopsworks_common.core.dataset_api.DatasetApi.move",
+    ("FeatureView", "create_training_data"): "hsfs.feature_view.FeatureView.create_training_data",
+    ("FeatureView", "create_train_test_split"): "hsfs.feature_view.FeatureView.create_train_test_split",
+    (
+        "FeatureView",
+        "create_train_validation_test_split",
+    ): "hsfs.feature_view.FeatureView.create_train_validation_test_split",
+    ("FeatureView", "get_training_data"): "hsfs.feature_view.FeatureView.get_training_data",
+    ("FeatureView", "get_train_test_split"): "hsfs.feature_view.FeatureView.get_train_test_split",
+    (
+        "FeatureView",
+        "get_train_validation_test_split",
+    ): "hsfs.feature_view.FeatureView.get_train_validation_test_split",
+    (
+        "FeatureView",
+        "train_validation_test_split",
+    ): "hsfs.feature_view.FeatureView.train_validation_test_split",
+    ("FeatureView", "delete_training_dataset"): "hsfs.feature_view.FeatureView.delete_training_dataset",
+    (
+        "FeatureView",
+        "delete_all_training_datasets",
+    ): "hsfs.feature_view.FeatureView.delete_all_training_datasets",
+    ("FeatureGroup", "save_expectation_suite"): "hsfs.feature_group.FeatureGroup.save_expectation_suite",
+    ("FeatureGroup", "get_expectation_suite"): "hsfs.feature_group.FeatureGroup.get_expectation_suite",
+    ("FeatureGroup", "delete_expectation_suite"): "hsfs.feature_group.FeatureGroup.delete_expectation_suite",
+    ("FeatureGroup", "validate"): "hsfs.feature_group.FeatureGroup.validate",
+    ("ModelServing", "get_deployment"): "hsml.model_serving.ModelServing.get_deployment",
+    ("ModelServing", "get_deployments"): "hsml.model_serving.ModelServing.get_deployments",
+    ("Deployment", "start"): "hsml.deployment.Deployment.start",
+    ("Deployment", "stop"): "hsml.deployment.Deployment.stop",
+    ("Deployment", "get_state"): "hsml.deployment.Deployment.get_state",
+    ("Deployment", "predict"): "hsml.deployment.Deployment.predict",
+    ("Deployment", "delete"): "hsml.deployment.Deployment.delete",
+    ("Deployment", "describe"): "hsml.deployment.Deployment.describe",
+    ("Deployment", "get_logs"): "hsml.deployment.Deployment.get_logs",
+    ("Deployment", "is_running"): "hsml.deployment.Deployment.is_running",
+    ("Deployment", "is_stopped"): "hsml.deployment.Deployment.is_stopped",
+    ("PredictorState", "describe"): "hsml.predictor_state.PredictorState.describe",
+    ("FeatureView", "get_training_datasets"): "hsfs.feature_view.FeatureView.get_training_datasets",
 }
 
 # embedded class -> the SDK class whose properties it mirrors
@@ -71,6 +130,11 @@ SDK_CLASSES: dict[str, str] = {
     "FeatureView": "hsfs.feature_view.FeatureView",
     "ModelRegistry": "hsml.model_registry.ModelRegistry",
     "Model": "hsml.model.Model",
+    "DatasetApi": "hopsworks_common.core.dataset_api.DatasetApi",
+    "ModelServing": "hsml.model_serving.ModelServing",
+    "Deployment": "hsml.deployment.Deployment",
+    "PredictorState": "hsml.predictor_state.PredictorState",
+    "TrainingDataset": "hsfs.training_dataset.TrainingDatasetBase",
 }
 
 NAMED = (
@@ -83,13 +147,16 @@ NAMED = (
 def embedded_classes(store: Path) -> dict[str, type]:
     """Every embedded class with a public API; imported here so the other tests never need them."""
     from serverless_iris.embedded import (
+        dataset_api,
         feature,
         feature_group,
         feature_store,
         feature_view,
         model_registry,
+        model_serving,
         project,
         query,
+        training_dataset,
     )
 
     registry = model_registry.ModelRegistry(store)
@@ -99,6 +166,11 @@ def embedded_classes(store: Path) -> dict[str, type]:
         "Model": model_registry.Model,
         "mr.python": type(registry.python),
         "mr.sklearn": type(registry.sklearn),
+        "DatasetApi": dataset_api.DatasetApi,
+        "ModelServing": model_serving.ModelServing,
+        "Deployment": model_serving.Deployment,
+        "PredictorState": model_serving.PredictorState,
+        "TrainingDataset": training_dataset.TrainingDataset,
     }
     for module in (feature_store, feature_group, query, feature, feature_view):
         for name in ("FeatureStore", "FeatureGroup", "Query", "Feature", "Filter", "Logic", "FeatureView"):
@@ -131,9 +203,18 @@ def same_default(ours: Any, theirs: Any) -> bool:
 
 
 def prefix_violations(embedded: Callable, sdk: Callable) -> list[str]:
-    """How ``embedded``'s parameters fail to be a prefix of ``sdk``'s (empty when they are one)."""
-    ours = [p for p in inspect.signature(embedded).parameters.values() if p.name != "self"]
-    theirs = [p for p in inspect.signature(sdk).parameters.values() if p.name != "self" and p.kind in NAMED]
+    """How ``embedded``'s parameters fail to be a prefix of ``sdk``'s (empty when they are one).
+
+    A ``**kwargs`` is allowed where the SDK has one too (it carries deprecated spellings there).
+    """
+    sdk_params = inspect.signature(sdk).parameters.values()
+    open_ended = any(p.kind == p.VAR_KEYWORD for p in sdk_params)
+    ours = [
+        p
+        for p in inspect.signature(embedded).parameters.values()
+        if p.name != "self" and not (open_ended and p.kind == p.VAR_KEYWORD)
+    ]
+    theirs = [p for p in sdk_params if p.name != "self" and p.kind in NAMED]
     problems = []
     for position, param in enumerate(ours):
         if param.kind not in NAMED:
@@ -218,6 +299,10 @@ def test_the_checker_catches_each_kind_of_drift() -> None:
 
     def prefix(self, name: str) -> None: ...
 
+    def sdk_closed(self, name: str, version: int | None = None) -> None: ...
+
     assert prefix_violations(prefix, sdk) == []
-    for drifted in (renamed, new_default, extra, moved, open_ended, positional_wait):
+    assert prefix_violations(open_ended, sdk) == [], "the SDK takes **kwargs too"
+    for drifted in (renamed, new_default, extra, moved, positional_wait):
         assert prefix_violations(drifted, sdk), drifted.__name__
+    assert prefix_violations(open_ended, sdk_closed), "**kwargs the SDK does not take"

@@ -1,4 +1,5 @@
-"""The iris data, synthetic flowers, flower pictures and the notebooks' plot and dashboard helpers."""
+"""The iris data, synthetic flowers, flower pictures (and ``assets/make_assets.py``), and the notebooks'
+plot and dashboard helpers."""
 
 from __future__ import annotations
 
@@ -12,10 +13,14 @@ import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
+from support import load_make_assets
 
-from serverless_iris import dashboard, flowers
+from serverless_iris import dashboard, dashboard_files, flowers
 from serverless_iris.contract import validate_iris
 from serverless_iris.flowers import FEATURES, SPECIES_RANGES, VARIETIES
+from serverless_iris.paths import DASHBOARD_ENV
+
+make_assets = load_make_assets()
 
 
 def pixels(path: Path) -> np.ndarray:
@@ -40,7 +45,7 @@ def test_iris_frame_is_fishers_data_in_the_course_layout() -> None:
 
 
 def test_shipped_csv_is_what_the_script_writes(tmp_path: Path) -> None:
-    written = flowers.write_iris_csv(tmp_path / "iris.csv")
+    written = make_assets.write_iris_csv(tmp_path / "iris.csv")
     assert written.read_text() == flowers.IRIS_CSV.read_text()
     assert written.read_text().splitlines()[:2] == [
         "sepal_length,sepal_width,petal_length,petal_width,variety",
@@ -50,7 +55,7 @@ def test_shipped_csv_is_what_the_script_writes(tmp_path: Path) -> None:
 
 
 def test_main_rewrites_the_csv_and_the_three_pictures(tmp_path: Path) -> None:
-    flowers.main(tmp_path)
+    make_assets.main(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "Setosa.png",
         "Versicolor.png",
@@ -107,11 +112,12 @@ def test_flower_pictures_are_drawn_to_the_species_sizes(tmp_path: Path) -> None:
     """Petals (the light colour) grow from Setosa to Versicolor to Virginica, as their mean sizes do."""
     petal_area = {}
     for variety in VARIETIES:
-        path = flowers.draw_flower(variety, tmp_path / f"{variety}.png")
+        path = make_assets.draw_flower(variety, tmp_path / f"{variety}.png")
         image = pixels(path)
         assert image.shape == (400, 400, 3)
         assert_not_blank(path)
-        petal = np.array([int(flowers._COLOURS[variety][1][i : i + 2], 16) for i in (1, 3, 5)], dtype=float)
+        colour = make_assets.COLOURS[variety][1]  # "#rrggbb"
+        petal = np.array([int(colour[i : i + 2], 16) for i in (1, 3, 5)], dtype=float)
         petal_area[variety] = int((np.abs(image - petal).sum(axis=2) < 30).sum())
     assert petal_area["Setosa"] < petal_area["Versicolor"] < petal_area["Virginica"]
     assert petal_area["Virginica"] > 1.5 * petal_area["Versicolor"] > 3 * petal_area["Setosa"]
@@ -129,17 +135,7 @@ def test_unknown_variety_has_no_picture(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="Iris-setosa.*Setosa, Versicolor, Virginica"):
         flowers.flower_picture("Iris-setosa")
     with pytest.raises(ValueError, match="allowed"):
-        flowers.draw_flower("Rose", tmp_path / "rose.png")
-
-
-def test_confusion_matrix_is_always_three_by_three(tmp_path: Path) -> None:
-    fig = dashboard.plot_confusion_matrix(["Setosa", "Setosa"], ["Setosa", "Virginica"], title="two flowers")
-    ax = fig.axes[0]
-    assert [t.get_text() for t in ax.get_yticklabels()] == [f"True {v}" for v in VARIETIES]
-    assert [t.get_text() for t in ax.get_xticklabels()] == [f"Pred {v}" for v in VARIETIES]
-    assert [t.get_text() for t in ax.texts] == ["1", "0", "1", "0", "0", "0", "0", "0", "0"]
-    fig.savefig(tmp_path / "cm.png")
-    assert_not_blank(tmp_path / "cm.png")
+        make_assets.draw_flower("Rose", tmp_path / "rose.png")
 
 
 def history(n: int) -> pd.DataFrame:
@@ -333,10 +329,10 @@ def test_summary_is_plain_json() -> None:
 def test_dashboard_folder_prefers_the_parameter_then_the_environment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(dashboard.DASHBOARD_ENV, str(tmp_path / "from-env"))
+    monkeypatch.setenv(DASHBOARD_ENV, str(tmp_path / "from-env"))
     assert dashboard.dashboard_folder(tmp_path / "given") == tmp_path / "given"
     assert dashboard.dashboard_folder(None) == tmp_path / "from-env"
     assert (tmp_path / "given").is_dir() and (tmp_path / "from-env").is_dir()
-    monkeypatch.delenv(dashboard.DASHBOARD_ENV)
-    monkeypatch.setattr(dashboard, "REPO_ROOT", tmp_path / "repo")  # keep the real repository untouched
-    assert dashboard.dashboard_folder(None) == tmp_path / "repo" / "outputs" / "dashboard"
+    monkeypatch.delenv(DASHBOARD_ENV)
+    monkeypatch.setattr(dashboard_files, "OUTPUTS_DIR", tmp_path / "outputs")  # not the real repository
+    assert dashboard.dashboard_folder(None) == tmp_path / "outputs" / "dashboard"

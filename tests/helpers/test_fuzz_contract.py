@@ -54,15 +54,17 @@ PARAMETERS_CELL, CELLS = _notebook_code()
 def run_feature_notebook(parameters: dict[str, Any], flowers: pd.DataFrame | None = None) -> dict[str, Any]:
     """Run the notebook's cells as papermill would with ``parameters`` injected; return its namespace.
 
-    ``flowers`` replaces what ``get_random_iris_flowers`` returns, so a daily run inserts that frame.
+    ``flowers`` replaces the daily run's synthetic flowers (``iris_df``, as the cell that makes them
+    leaves it, event times included), so the run goes on to validate and insert that frame.
     """
     namespace: dict[str, Any] = {"__name__": "__main__"}
     exec(compile(PARAMETERS_CELL, NOTEBOOK.name, "exec"), namespace)
     namespace.update(parameters)
     for cell in CELLS:
+        made = "iris_df" not in namespace
         exec(compile(cell, NOTEBOOK.name, "exec"), namespace)
-        if flowers is not None and "get_random_iris_flowers" in namespace:
-            namespace["get_random_iris_flowers"] = lambda n, seed=None: flowers.copy()
+        if flowers is not None and made and "iris_df" in namespace:
+            namespace["iris_df"] = flowers.copy()
     return namespace
 
 
@@ -295,6 +297,8 @@ def check_names_defects(message: str, case: Malformed) -> None:
         mine = [line for line in lines if line.startswith(f"column {column}:")]
         assert mine, f"no line about column {column}:\n{message}"
         named = {int(row) for line in mine for row in re.findall(r"\brow (\d+) \(", line)}
+        # a CSV file's rows are named by their line (the header is line 1)
+        named |= {int(line_no) - 2 for line in mine for line_no in re.findall(r"\bline (\d+) \(", line)}
         if column in case.whole:
             continue
         bad = case.bad_rows[column]
@@ -357,4 +361,4 @@ def test_every_bad_row_is_counted_when_text_and_range_errors_mix(store: Path, cs
     message = refusal(Malformed("csv", data), csv_file)
     assert "3 of 12 rows break the contract" in message, message
     for row, value in ((3, "'abc'"), (7, "-1.0"), (9, "99.0")):
-        assert f"row {row} ({value})" in message, message
+        assert f"line {row + 2} ({value})" in message, message

@@ -221,7 +221,9 @@ def test_bad_input_shows_a_message_not_an_error(tmp_path: Path, iris: pd.DataFra
         page.fill("input[name=sepal_length]", "")
         assert page.inner_text("#prediction") == "Enter the sepal length in cm."
         page.fill("input[name=sepal_length]", "-1")
-        assert page.inner_text("#prediction") == "Sepal length cannot be negative (got -1 cm)."
+        assert page.inner_text("#prediction") == (
+            "Sepal length must be more than 0 cm and at most 15 cm (got -1 cm)."
+        )
         page.fill("input[name=sepal_length]", "")
         page.locator("input[name=sepal_length]").press_sequentially("1e")  # a number field's value is "" then
         assert page.inner_text("#prediction") == "Sepal length must be a number."

@@ -67,8 +67,8 @@ def visible_runs(session: BrowserPage) -> list[str]:
 def test_index_loads_every_picture_offline_and_fits(outputs: Path, tmp_path: Path, width: int) -> None:
     with chromium_page(tmp_path, width=width) as session:
         attempted = open_offline(session, outputs / "index.html")
-        # 2 flowers of today + 3 figures + the Try-it picture of the current prediction
-        assert assert_images_loaded(session) >= 5
+        # 2 flowers of today + 4 figures + the Try-it picture of the current prediction
+        assert assert_images_loaded(session) >= 6
         assert session.page.locator("#verdict").inner_text().endswith("Wrong")
         assert session.page.locator("#accuracy-alert").is_visible()
         assert session.page.locator("#try-it #prediction").inner_text().strip() != ""
@@ -128,7 +128,7 @@ def test_compare_two_runs_side_by_side(outputs: Path, tmp_path: Path) -> None:
         page.check(f"input.compare-pick[value='{FAILED_RUN}']")
         assert page.locator("#compare").is_visible()
         table = page.locator("#compare-table")
-        assert table.locator("thead th").all_inner_texts() == ["", FAILED_RUN, OK_RUN]
+        assert table.locator("thead th").all_inner_texts() == [FAILED_RUN, OK_RUN]
         rows = {
             r[0]: r[1:]
             for r in table.locator("tbody tr:not(.group)").evaluate_all(
@@ -150,7 +150,7 @@ def test_compare_two_runs_side_by_side(outputs: Path, tmp_path: Path) -> None:
         page.check(f"input.compare-pick[value='{DEAD_RUN}']")  # a third pick replaces the first
         assert page.locator("input.compare-pick:checked").count() == 2
         assert not page.is_checked(f"input.compare-pick[value='{OK_RUN}']")
-        assert table.locator("thead th").all_inner_texts() == ["", DEAD_RUN, FAILED_RUN]
+        assert table.locator("thead th").all_inner_texts() == [DEAD_RUN, FAILED_RUN]
         page.click("#compare-clear")
         assert not page.locator("#compare").is_visible()
         assert page.locator("input.compare-pick:checked").count() == 0

@@ -53,11 +53,10 @@ def _registry(store: Path) -> tuple[list[int], pd.DataFrame]:
 
 
 def _insert_mislabelled_flowers(store: Path) -> None:
-    """Eight flowers measured like a Setosa but labelled Virginica, made in the last minutes."""
+    """Eight flowers measured like a Setosa but labelled Virginica, just after the newest flower."""
     iris = LocalProject(store).get_feature_store().get_feature_group("iris", version=1)
-    latest = utc(iris.read()["event_time"]).max()
-    start = pd.Timestamp.now(tz="UTC") - pd.Timedelta(minutes=10)
-    assert start > latest
+    latest = utc(iris.read()["event_time"]).max()  # the first run's flower of today
+    start = latest + pd.Timedelta(milliseconds=1)  # newer, yet older than any later daily flower
     flowers = pd.DataFrame(
         {
             "sepal_length": [5.01 + i / 100 for i in range(MISLABELLED)],
@@ -65,11 +64,11 @@ def _insert_mislabelled_flowers(store: Path) -> None:
             "petal_length": 1.46,
             "petal_width": 0.24,
             "variety": "Virginica",
-            "event_time": [start + pd.Timedelta(seconds=i) for i in range(MISLABELLED)],
+            "event_time": [start + pd.Timedelta(milliseconds=i) for i in range(MISLABELLED)],
         }
     )
     iris.insert(flowers, wait=True)
-    assert len(iris.read()) == 149 + MISLABELLED
+    assert len(iris.read()) == 149 + 1 + MISLABELLED  # the backfill, today's flower, these
 
 
 @pytest.fixture(scope="module")

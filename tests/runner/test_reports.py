@@ -255,6 +255,7 @@ def test_dashboard_model_card_monitoring_and_try_it(outputs: Path) -> None:
         "dashboard/df_recent.png",
         "dashboard/confusion_matrix.png",
         "dashboard/accuracy.png",
+        "dashboard/training_confusion_matrix.png",
     ]
 
 
@@ -289,7 +290,7 @@ def test_dashboard_without_its_training_run_or_pictures(fresh: Path) -> None:
     doc = soup(site.write_index(fresh))
     assert doc.select_one("#training-report-link") is None
     assert "20200101T000000Z-gone00" in doc.select_one("#model-card").text
-    assert doc.select("img") == [] and len(doc.select(".placeholder")) == 5
+    assert doc.select("img") == [] and len(doc.select(".placeholder")) == 6  # 2 flowers, 4 figures
     assert doc.select_one("#try-it") is None, "no knn_model.json, no Try-it form"
 
 

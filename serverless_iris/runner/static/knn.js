@@ -236,7 +236,12 @@
     if (raw === "") return { error: `Enter the ${label.toLowerCase()} in cm.` };
     const value = Number(raw);
     if (!Number.isFinite(value)) return { error: `${label} must be a number.` };
-    if (value < 0) return { error: `${label} cannot be negative (got ${raw} cm).` };
+    // The data contract's range (serverless_iris.contract.LIMITS_CM): more than min, at most max.
+    const min = Number(input.min);
+    const max = Number(input.max);
+    if (!(value > min && value <= max)) {
+      return { error: `${label} must be more than ${min} cm and at most ${max} cm (got ${raw} cm).` };
+    }
     return { value };
   }
 

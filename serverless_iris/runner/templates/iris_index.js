@@ -96,7 +96,7 @@
     var b = pair[1];
     var head = el("thead");
     var tr = el("tr");
-    tr.appendChild(el("th", ""));
+    tr.appendChild(el("td", "")); // the corner: a header cell with no text is announced as nothing
     tr.appendChild(el("th", a.id));
     tr.appendChild(el("th", b.id));
     head.appendChild(tr);

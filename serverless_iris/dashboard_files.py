@@ -1,0 +1,165 @@
+"""The dashboard's files: their folder and names, the shape of ``dashboard.json``, and the retrain rule.
+
+The batch-inference notebook writes these files (through :mod:`serverless_iris.dashboard`); the runner
+and its index page read them only through this module. It imports nothing heavy, so the runner can.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TypedDict
+
+from serverless_iris.files import read_json
+from serverless_iris.paths import DASHBOARD_ENV, OUTPUTS_DIR
+from serverless_iris.wording import plural
+
+DASHBOARD_FOLDER = "dashboard"  # the dashboard folder's name inside an outputs folder
+DASHBOARD_JSON = "dashboard.json"  # :class:`Dashboard`
+KNN_MODEL_JSON = "knn_model.json"  # the model in use, as ``serverless_iris.tryit.export_knn`` exports it
+PREDICTED_PICTURE = "latest_iris.png"  # today's flower as the model predicted it
+ACTUAL_PICTURE = "actual_iris.png"  # today's flower as it was labelled
+RECENT_TABLE = "df_recent.png"  # the newest predictions against their labels
+CONFUSION_MATRIX = "confusion_matrix.png"  # every recorded prediction against its label
+ACCURACY_PLOT = "accuracy.png"  # cumulative and rolling accuracy over time
+TRAINING_CONFUSION_MATRIX = "training_confusion_matrix.png"  # the newest training run's test set
+FLOWER_PICTURES = "flowers"  # subfolder: the variety pictures the Try-it form shows
+
+ROLLING_WINDOWS = (7, 30)  # the dashboard's rolling accuracy: over the last 7 and 30 predictions
+ALERT_WINDOW = 7  # the alert watches the rolling accuracy over the last 7 predictions
+ALERT_THRESHOLD = 0.8  # the inference notebook's default ACCURACY_THRESHOLD
+
+
+class ModelCard(TypedDict):
+    name: str
+    version: int
+    metrics: dict[str, float]
+    created: str | None  # ISO-8601 UTC
+    training_run: str | None  # the runner's run id that trained the model; None when trained by hand
+
+
+class Today(TypedDict):
+    event_time: str | None
+    predicted: str
+    actual: str
+    features: dict[str, float]
+
+
+class Prediction(TypedDict):
+    event_time: str | None
+    predicted: str
+    label: str
+    model_version: int
+
+
+class Alert(TypedDict):
+    below: bool  # the rolling accuracy over the last ALERT_WINDOW predictions is below the threshold
+    threshold: float
+    window: int  # predictions the accuracy was taken over (fewer while there are fewer)
+    accuracy: float
+    retrain: bool  # runner.py --daily retrains (then predicts again)
+    retrain_held: bool  # below, retraining on, but held: too few predictions, or a newer model unjudged
+    message: str | None
+
+
+class Dashboard(TypedDict):
+    """What ``dashboard.json`` holds."""
+
+    generated_at: str
+    model: ModelCard
+    today: Today
+    recent: list[Prediction]  # newest first, at most 30
+    history_accuracy: float
+    n_predictions: int
+    rolling_accuracy: dict[str, float]  # by window, as a string: "7", "30"
+    variety_counts: dict[str, dict[str, int]]  # variety -> {"predicted": n, "actual": n}
+    alert: Alert
+
+
+def dashboard_folder(dashboard_dir: Path | str | None = None) -> Path:
+    """The dashboard folder (created): ``dashboard_dir``, else ``IRIS_DASHBOARD_DIR``, else outputs/dashboard.
+
+    The environment variable lets tests and scripts run the notebooks on their defaults without
+    touching the repository's own dashboard.
+    """
+    folder = Path(dashboard_dir or os.environ.get(DASHBOARD_ENV) or OUTPUTS_DIR / DASHBOARD_FOLDER)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def alert(
+    accuracy: float,
+    threshold: float,
+    predictions: int,
+    retrain: bool = True,
+    newer_model_unjudged: bool = False,
+) -> Alert:
+    """The accuracy alert and the retrain rule.
+
+    ``accuracy`` is the share of the last ``ALERT_WINDOW`` of ``predictions`` (or of all of them when there
+    are fewer) that were right; the alert is raised below ``threshold`` (a share, 0 to 1). ``retrain``
+    (the notebook's ``RETRAIN_ON_ALERT``) asks ``runner.py --daily`` to retrain on the alert, which it does
+    only over a full window (one or two unlucky predictions are no reason to retrain), and at most once
+    per window: not while the newest registered model is younger than the window's oldest prediction
+    (``newer_model_unjudged``), because that model has not been judged on flowers of its own yet;
+    otherwise a bad week would retrain every day until the wrong predictions left the window.
+    """
+    if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not 0 <= threshold <= 1:
+        raise ValueError(f"the accuracy threshold is a share from 0 to 1 (0.8 for 80%), got {threshold!r}")
+    window = min(ALERT_WINDOW, predictions)
+    below = accuracy < threshold
+    full = predictions >= ALERT_WINDOW
+    return {
+        "below": bool(below),
+        "threshold": float(threshold),
+        "window": window,
+        "accuracy": float(accuracy),
+        "retrain": bool(retrain and full and not newer_model_unjudged),
+        "retrain_held": bool(retrain and below and (newer_model_unjudged or not full)),
+        "message": f"Rolling accuracy {percent(accuracy)} over the last {plural(window, 'prediction')} "
+        f"fell below the threshold {percent(threshold)}."
+        if below
+        else None,
+    }
+
+
+def percent(share: float) -> str:
+    """A share as a percentage with up to three significant digits: ``42.9%``, ``80%``, ``100%``."""
+    return f"{100 * share:.3g}%"
+
+
+def read_dashboard(folder: Path) -> dict[str, Any] | None:
+    """The :class:`Dashboard` in ``folder``; None when the inference notebook has written none (or it is
+    unreadable). Older files may lack fields, so readers use ``.get``."""
+    return read_json(Path(folder) / DASHBOARD_JSON)
+
+
+def read_knn_model(folder: Path) -> dict[str, Any] | None:
+    """The exported model the Try-it form predicts with; None when there is none."""
+    return read_json(Path(folder) / KNN_MODEL_JSON)
+
+
+def retrain_reason(folder: Path, since: float) -> str | None:
+    """Why ``runner.py --daily`` retrains: the alert of a ``dashboard.json`` written since ``since`` (a
+    Unix time) when it is raised and asks to retrain; None otherwise (no alert, retraining off or held,
+    or no dashboard written by this run)."""
+    path = Path(folder) / DASHBOARD_JSON
+    try:
+        if path.stat().st_mtime < since:
+            return None  # an earlier run's dashboard: this inference did not write one
+    except OSError:
+        return None
+    raised = (read_dashboard(folder) or {}).get("alert")
+    if not isinstance(raised, Mapping) or not (raised.get("below") and raised.get("retrain")):
+        return None
+    message = raised.get("message")
+    if not isinstance(message, str) or not message:
+        return "the accuracy alert was raised"
+    return message[0].lower() + message[1:].rstrip(".")
+
+
+def training_run(folder: Path) -> str | None:
+    """The run that trained the model the dashboard uses (its provenance), when recorded."""
+    model = (read_dashboard(folder) or {}).get("model")
+    return (model.get("training_run") or None) if isinstance(model, Mapping) else None

@@ -1,0 +1,123 @@
+"""axe-core, loaded into the page in headless Chromium, finds no accessibility violation on the index or on
+any report: colour contrast, names of form fields and images, table headers and the rest of its rules.
+The same first run shows that the dashboard's flower pictures are the shipped ones, which carry no sizes.
+
+axe-core is an npm package (MPL-2.0) installed by ``.ci/run`` into the git-ignored ``.ci/node_modules``
+(``npm install --no-save --prefix .ci axe-core@4.14.1`` does it by hand); like Chromium, a missing copy
+fails the test with that command instead of skipping it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from browser import BrowserPage, chromium_page
+from PIL import Image
+from sample_archive import FAILED_RUN, OK_RUN, build_outputs, report_path
+from support import Workspace, make_workspace
+
+from serverless_iris import flowers
+from serverless_iris.paths import REPO_ROOT
+
+pytestmark = pytest.mark.browser
+
+AXE = REPO_ROOT / ".ci" / "node_modules" / "axe-core" / "axe.min.js"
+# Every violation as "rule (impact): element — what is wrong", for the assertion message.
+AXE_RUN_JS = """async () => {
+  const results = await axe.run(document);
+  return results.violations.flatMap(v => v.nodes.map(n =>
+    `${v.id} (${v.impact}): ${n.target.join(" ")} — ${n.failureSummary.replace(/\\s+/g, " ")}`));
+}"""
+
+
+@pytest.fixture(scope="module")
+def axe_source() -> Path:
+    if not AXE.is_file():
+        pytest.fail(
+            f"axe-core is not installed ({AXE} is missing); install it with "
+            "`npm install --no-save --prefix .ci axe-core@4.14.1` (.ci/run does it)",
+            pytrace=False,
+        )
+    return AXE
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Three runs (succeeded, failed, interrupted), an accuracy alert and the Try-it form."""
+    return build_outputs(tmp_path_factory.mktemp("a11y-sample"))
+
+
+@pytest.fixture(scope="module")
+def real_run(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    """A user's first ``python runner.py``: the real notebooks' reports and dashboard."""
+    workspace = make_workspace(tmp_path_factory.mktemp("a11y-run"))
+    result = workspace.run("-q")
+    assert result.returncode == 0, result.stderr
+    return workspace
+
+
+def violations(session: BrowserPage, page: Path, axe: Path) -> list[str]:
+    session.open(page)
+    session.page.add_script_tag(path=axe)
+    return session.page.evaluate(AXE_RUN_JS)
+
+
+def test_index_has_no_violation_in_any_state(sample: Path, axe_source: Path, tmp_path: Path) -> None:
+    with chromium_page(tmp_path) as session:
+        found = violations(session, sample / "index.html", axe_source)
+        assert found == [], "\n".join(found)
+        page = session.page
+        # Two runs compared, a filter with no match, and the Try-it form showing an error.
+        page.check(f"input.compare-pick[value='{OK_RUN}']")
+        page.check(f"input.compare-pick[value='{FAILED_RUN}']")
+        page.select_option("#filter-mode", "daily")
+        page.select_option("#filter-status", "succeeded")
+        page.fill("input[name=sepal_length]", "99")
+        assert page.locator("#compare").is_visible() and page.locator("#no-match").is_visible()
+        assert page.get_attribute("#prediction", "data-state") == "error"
+        found = page.evaluate(AXE_RUN_JS)
+        assert found == [], "\n".join(found)
+        session.assert_clean()
+
+
+def test_a_failed_report_has_no_violation(sample: Path, axe_source: Path, tmp_path: Path) -> None:
+    with chromium_page(tmp_path) as session:
+        for results in (False, True):
+            found = violations(session, report_path(sample, FAILED_RUN, "inference", results), axe_source)
+            assert found == [], "\n".join(found)
+        session.assert_clean()
+
+
+def test_a_real_runs_index_and_reports_have_no_violation(
+    real_run: Workspace, axe_source: Path, tmp_path: Path
+) -> None:
+    pages = [real_run.outputs / "index.html", *sorted(real_run.outputs.glob("runs/*/*.html"))]
+    assert len(pages) == 1 + 3 * 2  # the index, and each notebook's report and results view
+    with chromium_page(tmp_path) as session:
+        found = {page.name: violations(session, page, axe_source) for page in pages}
+        assert all(not v for v in found.values()), "\n".join(
+            f"{n}: {v}" for n, vs in found.items() for v in vs
+        )
+        session.assert_clean()
+
+
+def test_the_dashboards_flower_pictures_are_the_sizes_free_pictures_of_the_varieties(
+    real_run: Workspace, tmp_path: Path
+) -> None:
+    today = json.loads((real_run.outputs / "dashboard" / "dashboard.json").read_text())["today"]
+    for name, variety in (("latest_iris.png", today["predicted"]), ("actual_iris.png", today["actual"])):
+        shown, shipped = (
+            np.asarray(Image.open(p).convert("RGB"))
+            for p in (real_run.outputs / "dashboard" / name, flowers.flower_picture(variety))
+        )
+        assert np.array_equal(shown, shipped), name
+    with chromium_page(tmp_path) as session:
+        session.open(real_run.outputs / "index.html")
+        today_card = session.page.locator("#today").inner_text()
+        sizes = [line for line in today_card.splitlines() if "cm" in line]
+        assert len(sizes) == 4, today_card  # the measured flower's four sizes, and no others
+        for name, value in today["features"].items():
+            assert f"{value:.2f}".rstrip("0").rstrip(".") in today_card, (name, value)
