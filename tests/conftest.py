@@ -1,15 +1,71 @@
 """Fixtures shared by the test rooms; ``support``, ``sample_archive`` and ``browser`` beside this file are
-importable from every test module (pytest puts this folder on ``sys.path`` for its conftest)."""
+importable from every test module (pytest puts this folder on ``sys.path`` for its conftest).
+
+Shared fixtures (reuse them rather than running the notebooks again in a new module):
+
+``workspace``
+    A fresh store and outputs folder for one test's runs (function scope).
+``backfilled_store``
+    A store after ``runner.py --only feature`` on an empty store: the feature notebook's backfill of the
+    149 iris flowers and the first run's flower of today, as users fill it. Read-only:
+    ``shutil.copytree`` it before writing to it.
+``full_run``
+    ``python runner.py`` then ``runner.py --daily`` on a fresh store, with a random
+    ``HOPSWORKS_API_KEY`` set that must leak nowhere (:class:`support.FullRun`: the workspace, the key and
+    both commands' results). Read-only: copy its store or outputs before writing to them.
+
+The session-scoped ones are built once per session, the first time a test asks for them, also under
+pytest-xdist (``-n 2``): the first worker to ask builds, the other waits for it and reuses the result
+(:func:`support.built_once`).
+
+Markers (pyproject.toml): ``slow`` for the long stress tests, run after the default set
+(``python -m pytest -m slow``); ``soak`` for the soak test (``python -m pytest -m soak``); ``browser``
+for the tests that drive headless Chromium.
+"""
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
 import pytest
-from support import Workspace, make_workspace
+from support import FullRun, Workspace, built_once, completed, make_workspace, recorded
+
+from serverless_iris.embedded.feature_store import FeatureStore
+
+BACKFILL_ROWS = 149 + 1  # assets/iris.csv: 150 flowers, one of them twice; and the first run adds today's
 
 
 @pytest.fixture
 def workspace(tmp_path: Path) -> Workspace:
     """A fresh store and outputs folder for one test's runs."""
     return make_workspace(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def backfilled_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store filled the way users fill it: the feature notebook's backfill, through the runner."""
+
+    def build(folder: Path) -> dict:
+        done = make_workspace(folder).run("--only", "feature", "-q")
+        assert done.returncode == 0, done.stdout + done.stderr
+        rows = FeatureStore(folder / "store").get_feature_group("iris", version=1).read()
+        assert len(rows) == BACKFILL_ROWS
+        return {}
+
+    folder, _ = built_once(tmp_path_factory, "backfilled", build)
+    return folder / "store"
+
+
+@pytest.fixture(scope="session")
+def full_run(tmp_path_factory: pytest.TempPathFactory) -> FullRun:
+    """``python runner.py`` then ``--daily`` on a new store, with a Hopsworks key set that must not leak."""
+
+    def build(folder: Path) -> dict:
+        key = secrets.token_hex(24)
+        space = make_workspace(folder, HOPSWORKS_API_KEY=key)
+        return {"key": key, "full": recorded(space.run()), "daily": recorded(space.run("--daily"))}
+
+    folder, facts = built_once(tmp_path_factory, "full-run", build)
+    space = make_workspace(folder, HOPSWORKS_API_KEY=facts["key"])
+    return FullRun(space, facts["key"], completed(facts["full"]), completed(facts["daily"]))

@@ -1,4 +1,5 @@
-"""Helpers shared by test modules (on the path through tests/conftest.py): a runner workspace of its own.
+"""Helpers shared by test modules (on the path through tests/conftest.py): a runner workspace of its own,
+and folders built once per session for the shared fixtures.
 
 Every runner test runs ``python runner.py`` as a real subprocess, on a temporary store and outputs
 folder, with the embedded backend and no Hopsworks key.
@@ -9,12 +10,18 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
+from filelock import FileLock
+
+from serverless_iris.files import write_json
 from serverless_iris.paths import ASSETS_DIR, BACKEND_ENV, REPO_ROOT, STORE_ENV
 
 REPO = REPO_ROOT
@@ -68,6 +75,47 @@ def gone(pid: int) -> bool:
     except OSError:
         return True
     return state == "Z"
+
+
+@dataclass
+class FullRun:
+    """The ``full_run`` fixture: a full run then a ``--daily`` in ``workspace``, with ``key`` set."""
+
+    workspace: Workspace
+    key: str
+    full: subprocess.CompletedProcess[str]
+    daily: subprocess.CompletedProcess[str]
+
+
+def built_once(
+    factory: pytest.TempPathFactory, name: str, build: Callable[[Path], dict[str, Any]]
+) -> tuple[Path, dict[str, Any]]:
+    """A folder ``build`` filled once per test session, and the JSON facts it returned.
+
+    Under pytest-xdist every worker has its own temporary folder below the session's; the folder and a
+    lock live in the session's, so the first worker to ask builds and the others wait and reuse it. A
+    build that failed is tried again from scratch by the next test that asks (and fails it the same way).
+    """
+    root = factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent
+    folder, facts = root / f"shared-{name}", root / f"shared-{name}.json"
+    with FileLock(str(root / f"shared-{name}.lock")):
+        if not facts.is_file():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            write_json(facts, build(folder))
+        return folder, json.loads(facts.read_text())
+
+
+def recorded(done: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    """A finished command as JSON (for :func:`built_once`)."""
+    return {"args": [str(a) for a in done.args], "returncode": done.returncode, "stdout": done.stdout,
+            "stderr": done.stderr}  # fmt: skip
+
+
+def completed(facts: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+    return subprocess.CompletedProcess(facts["args"], facts["returncode"], facts["stdout"], facts["stderr"])
 
 
 def load_make_assets() -> Any:

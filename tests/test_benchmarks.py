@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from support import REPO
 
 MEASUREMENTS = {
@@ -29,6 +30,7 @@ def _bench(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=1800)
 
 
+@pytest.mark.slow
 def test_benchmark_command_reports_every_measurement(tmp_path: Path) -> None:
     results = tmp_path / "results.json"
     sizes = ["--rows", "2000", "--history-rows", "3000", "--repeat", "1"]

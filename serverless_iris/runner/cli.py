@@ -24,12 +24,12 @@ from serverless_iris.runner.plan import (
     notebook_paths,
     plan,
 )
-from serverless_iris.runner.run import Result, execute, shown
 from serverless_iris.runner.sources import SOURCE
 from serverless_iris.runner.startup import skip_unused_grammar
 
 if TYPE_CHECKING:
     from serverless_iris.runner.forkserver import ForkServer
+    from serverless_iris.runner.run import Result
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 RUNNER_NOTES = {name: " (set by the runner)" for name in RUNNER_PARAMETERS} | {
@@ -166,6 +166,8 @@ def _run(args: argparse.Namespace, args_list: list[str], forks: ForkServer | Non
         return _usage_error(str(exc))
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+    from serverless_iris.runner.run import execute  # after the fork server has started
+
     progress_bar = not args.quiet and sys.stderr.isatty()
     try:
         result = execute(
@@ -262,6 +264,8 @@ def _listing(declared: dict[str, dict[str, Parameter]]) -> str:
 
 def _summary(result: Result) -> str:
     """A table of the notebooks, what failed and where, and where the reports are."""
+    from serverless_iris.runner.run import shown
+
     record = result.record
     rows = [("notebook", "status", "time", "report")]
     for entry in record["notebooks"]:

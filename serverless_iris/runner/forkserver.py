@@ -8,8 +8,10 @@ kernel is a new process that has run no notebook's code; it starts ipykernel as
 ``python -m ipykernel_launcher`` would and finds its modules already loaded (shared with the server,
 copy on write). This is the ``forkserver`` idea of :mod:`multiprocessing`, applied to kernels.
 
-The runner side is :class:`ForkServer` and :class:`ForkedProvisioner`, a jupyter_client provisioner
-whose ``launch_kernel`` asks the server instead of starting ``python``. Launching does not wait: the
+The runner side is :class:`ForkServer` and ``ForkedProvisioner``
+(:mod:`serverless_iris.runner.provisioner`), a jupyter_client provisioner whose ``launch_kernel`` asks
+the server instead of starting ``python``. This module does not import jupyter_client, so the runner
+starts the server before it imports anything heavy. Launching does not wait: the
 kernel is forked when its modules are loaded, and its client's messages wait in ZeroMQ until then.
 
 Protocol, one JSON object per line. Runner to server: ``{"kernel": id, "argv": [...], "env": {...},
@@ -32,10 +34,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from pathlib import Path
 from typing import Any, TextIO
-
-from jupyter_client.provisioning import LocalProvisioner
 
 from serverless_iris.paths import FORK_KERNELS_ENV
 from serverless_iris.runner.startup import skip_unused_grammar
@@ -185,26 +184,6 @@ class ForkedProcess:
 
     def terminate(self) -> None:
         self.send_signal(signal.SIGTERM)
-
-
-class ForkedProvisioner(LocalProvisioner):  # type: ignore[misc]
-    """A local provisioner that gets its kernel from the fork server instead of starting ``python``.
-
-    Set ``server`` and ``modules`` (the notebook's imports) before the kernel manager starts it.
-    """
-
-    server: ForkServer
-    modules: list[str]
-
-    async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> Any:
-        if cmd[1:3] != LAUNCHER or self.server.process.poll() is not None:  # no server: start from scratch
-            return await super().launch_kernel(cmd, **kwargs)
-        cwd = str(kwargs.get("cwd") or Path.cwd())
-        self.process = self.server.launch(cmd[3:], dict(kwargs.get("env") or os.environ), cwd, self.modules)
-        self.pid = None  # known once forked; signals resolve it through the process
-        self.pgid = None
-        self.cwd = cwd
-        return self.connection_info
 
 
 # --- the server ----------------------------------------------------------------------------------------

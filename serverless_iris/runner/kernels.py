@@ -74,7 +74,7 @@ class Kernel:
         from jupyter_client import AsyncKernelManager, BlockingKernelClient
         from jupyter_core.utils import run_sync
 
-        from serverless_iris.runner.forkserver import ForkedProvisioner
+        from serverless_iris.runner.provisioner import ForkedProvisioner
 
         self._run_sync = run_sync
         self.manager = AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=_this_interpreter())

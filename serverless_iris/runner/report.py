@@ -36,7 +36,7 @@ FAILURE_KINDS = {
 }
 
 _lock = threading.Lock()  # the runner exports reports from a worker thread
-_exporters: dict[bool, Any] = {}
+_exporter: Any = None  # one per process: building one (templates, CSS) costs far more than using it
 
 
 def write_report(executed: Path, html: Path) -> list[Path]:
@@ -65,8 +65,7 @@ def write_report(executed: Path, html: Path) -> list[Path]:
                 "metadata": {"name": executed.stem, "path": str(executed.parent)},
                 "report": {**header, "views": views},
             }
-            body, _ = _exporter(results_only).from_notebook_node(nb, resources=resources)
-            write_atomic(path, offline(_blank_header_cells(body)))
+            write_atomic(path, offline(_blank_header_cells(_html(nb, resources, results_only))))
             kill_point("report")  # tests only: one page of the two is written
     return [html, results]
 
@@ -83,23 +82,18 @@ def warm_up() -> None:
     nb.metadata["language_info"] = {"name": "python", "pygments_lexer": "ipython3"}  # as the kernel records
     with _lock:
         for results_only in (False, True):
-            _exporter(results_only).from_notebook_node(nb, resources={"report": _annotate(nb, None)})
+            _html(nb, {"report": _annotate(nb, None)}, results_only)
 
 
-def _exporter(results_only: bool) -> Any:
-    """One exporter per view per process: building one (templates, CSS) costs far more than using it."""
-    if results_only not in _exporters:
-        from nbconvert import HTMLExporter
+def _html(nb: Any, resources: dict[str, Any], results_only: bool) -> str:
+    """The page of one view (the caller holds ``_lock``): the results-only view hides inputs and prompts."""
+    global _exporter
+    if _exporter is None:
+        from serverless_iris.runner.html_export import report_exporter
 
-        _exporters[results_only] = HTMLExporter(
-            template_name="lab",
-            template_file="iris_report.html.j2",
-            extra_template_paths=[str(TEMPLATES)],
-            embed_images=True,
-            exclude_input=results_only,
-            exclude_output_prompt=results_only,
-        )
-    return _exporters[results_only]
+        _exporter = report_exporter(TEMPLATES)
+    _exporter.exclude_input = _exporter.exclude_output_prompt = results_only
+    return _exporter.from_notebook_node(nb, resources=resources)[0]
 
 
 def _plain_tracebacks(nb: Any) -> None:

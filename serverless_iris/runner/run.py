@@ -150,7 +150,7 @@ class _Run:
         first = plan.steps[0]
         self.forks = forks or fork_server(first.path.parent, first.name)  # where kernels come from (Linux)
         self.reports = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reports")
-        self.reports.submit(_warm_up_reports)  # nbconvert's import and templates, off the critical path
+        self.reports.submit(_warm_up)  # nbconvert's import and the templates, off the critical path
         self.written: list[tuple[dict[str, Any], Future[list[Path]]]] = []
         self.packages = package_versions_later()
 
@@ -371,10 +371,11 @@ def _progress_line(i: int, total: int, entry: dict[str, Any]) -> str:
     return line
 
 
-def _warm_up_reports() -> None:
-    from serverless_iris.runner.report import warm_up
+def _warm_up() -> None:
+    from serverless_iris.runner import report, site
 
-    warm_up()
+    report.warm_up()
+    site.warm_up()
 
 
 def _write_index(outputs: Path, problems: list[str]) -> Path | None:

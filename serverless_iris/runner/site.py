@@ -63,6 +63,11 @@ def write_index(outputs: Path) -> Path:
     return index
 
 
+def warm_up() -> None:
+    """Compile the index template now (e.g. while a notebook runs), not after the last notebook."""
+    _jinja_env().get_template("iris_index.html.j2")
+
+
 def _run_view(outputs: Path, run: dict[str, Any]) -> dict[str, Any]:
     folder = f"runs/{run['id']}"
     status = effective_status(run)

@@ -310,6 +310,7 @@ def check_names_defects(message: str, case: Malformed) -> None:
         assert 1 <= int(counted.group(1)) <= len(case.data), message
 
 
+@pytest.mark.slow
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
 @given(case=malformed())
 def test_malformed_data_is_refused_by_name_and_the_store_never_changes(

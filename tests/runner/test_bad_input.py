@@ -4,7 +4,8 @@ Each case is one ``python runner.py --only feature -p BACKFILL=True -p IRIS_CSV=
 ``-p``) on its own copy of a store that already holds the backfill: exit code 1 or 2, the console or
 ``run.json`` names what is wrong, and the store's feature groups read back exactly as before. A kernel
 start costs seconds, so the cases run a few at a time in one module fixture (only the selected ones), and
-each test asserts everything about its case.
+each test asserts everything about its case. The default run keeps one case per path (``DEFAULT_CASES``);
+the rest are marked ``slow``.
 """
 
 from __future__ import annotations
@@ -239,16 +240,6 @@ class Outcome:
 
 
 @pytest.fixture(scope="module")
-def backfilled_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A store filled the way users fill it: the feature notebook's backfill, through the runner."""
-    work = tmp_path_factory.mktemp("backfilled")
-    result = run_runner(["--only", "feature", "--outputs", str(work / "outputs"), "-q"], work / "store", work)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert len(store_snapshot(work / "store")[("iris", 1)]) == 149 + 1  # and the first run's flower of today
-    return work / "store"
-
-
-@pytest.fixture(scope="module")
 def outcomes(
     request: pytest.FixtureRequest, backfilled_store: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, Outcome]:
@@ -276,7 +267,20 @@ def outcomes(
         return dict(zip([c.id for c in chosen], pool.map(run, chosen), strict=True))
 
 
-@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+# One end-to-end case per path through the runner in the default run: a CSV the notebook's contract refuses,
+# a file that cannot be read, each command-line refusal (exit 2) and a parameter the notebook refuses. The
+# other contract cases take the same path as missing-column (the contract's messages are tested in-process
+# in tests/helpers/test_contract.py) and run with the slow tests.
+DEFAULT_CASES = {
+    "missing-column", "missing-file", "p-wrong-type", "p-unknown-name", "p-not-name-value", "p-secret-name",
+    "p-runner-owned", "p-version-zero",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "case",
+    [pytest.param(c, id=c.id, marks=() if c.id in DEFAULT_CASES else pytest.mark.slow) for c in CASES],
+)
 def test_bad_input_is_refused_and_changes_nothing(case: Case, outcomes: dict[str, Outcome]) -> None:
     outcome = outcomes[case.id]
     console = outcome.result.stdout + outcome.result.stderr

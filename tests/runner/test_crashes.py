@@ -11,6 +11,9 @@ Real subprocesses are killed outright (no handler runs, as in a power cut or the
   It kills ``CHAOS_KILLS`` (50) times in a row, about 7 minutes on two cores; ``IRIS_CHAOS_KILLS`` sets
   another count. Each run prints its seed; ``IRIS_CHAOS_SEED=<seed>`` replays its moments.
 
+The 2,000,000-row insert and the chaos loop are marked ``slow``: they run after the default set
+(``python -m pytest -m slow``, as ``.ci/run`` and CI do).
+
 Only the runner is killed, as a crash would: its kernels must go on their own once it is gone (on Linux
 the fork server sees its stdin close and kills the kernels it forked; elsewhere ipykernel's parent poller
 ends them). The chaos loop checks that they do, within ``ORPHAN_WAIT_S``.
@@ -32,6 +35,7 @@ from pathlib import Path
 
 import joblib
 import pandas as pd
+import pytest
 from bs4 import BeautifulSoup
 from support import FIXTURES, REPO, Workspace, gone, make_workspace
 
@@ -103,6 +107,7 @@ def _day_window(day: int) -> tuple[pd.Timestamp, pd.Timestamp]:
     return first, first + pd.Timedelta(days=1)
 
 
+@pytest.mark.slow
 def test_an_insert_killed_half_way_writes_all_of_its_rows_or_none(tmp_path: Path) -> None:
     store = tmp_path / "store"
     group = _iris_group(store)
@@ -311,6 +316,8 @@ def _check_state(space: Workspace, scratch: Path, why: str) -> tuple[int, int]:
     return extra, len(predicted)
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(3600)  # 50 kills: about 7 minutes on a quiet 2-core machine
 def test_daily_runs_killed_at_random_moments(tmp_path: Path) -> None:
     kills = CHAOS_KILLS
     seed = int(os.environ.get("IRIS_CHAOS_SEED") or random.randrange(2**32))

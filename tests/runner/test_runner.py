@@ -1,48 +1,29 @@
 """``python runner.py`` end to end, as real subprocesses: archive, failures, interrupts, locking, secrets.
 
 Notebook runs are slow on a small machine, so one full run of the real notebooks (and a ``--daily``
-after it) is shared by several tests; failure modes use the small notebooks in ``tests/fixtures/``.
+after it) is shared by several tests (``full_run``, tests/conftest.py); failure modes use the small
+notebooks in ``tests/fixtures/``.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import secrets
 import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import nbformat
 import pytest
-from support import FIXTURES, REPO, Workspace, gone, make_workspace
+from support import FIXTURES, REPO, FullRun, Workspace, gone
 
 from serverless_iris.runner.plan import PIPELINE
 
 RUN_ID = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{6}$")
-
-
-@dataclass
-class FullRun:
-    workspace: Workspace
-    key: str
-    full: subprocess.CompletedProcess[str]
-    daily: subprocess.CompletedProcess[str]
-
-
-@pytest.fixture(scope="module")
-def full_run(tmp_path_factory: pytest.TempPathFactory) -> FullRun:
-    """``python runner.py`` then ``--daily`` on a new store, with a Hopsworks key set that must not leak."""
-    key = secrets.token_hex(24)
-    space = make_workspace(tmp_path_factory.mktemp("full"), HOPSWORKS_API_KEY=key)
-    full = space.run()
-    daily = space.run("--daily")
-    return FullRun(space, key, full, daily)
 
 
 # --- the real notebooks ------------------------------------------------------------------------------
