@@ -378,7 +378,10 @@ def test_backfill_writes_149_flowers_once(pipeline: Pipeline) -> None:
         "Virginica": 49,
     }
     assert (utc(first.flowers["event_time"]) == pd.Timestamp(BACKFILL_EVENT_TIME)).all()
-    assert "149 valid flower(s)" in first.text() and "dropped 1 repeated row(s)" in first.text()
+    assert (
+        "149 valid flowers from" in first.text()
+        and "dropped 1 repeated row: line 144 repeats line 103" in first.text()
+    )
     assert len(again.flowers) == 149
 
 
