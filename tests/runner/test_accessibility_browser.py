@@ -95,7 +95,7 @@ def test_a_real_runs_index_and_reports_have_no_violation(
     real_run: Workspace, axe_source: Path, tmp_path: Path
 ) -> None:
     pages = [real_run.outputs / "index.html", *sorted(real_run.outputs.glob("runs/*/*.html"))]
-    # the index, and each step's report and results view: a first run adds today's flower in a second feature step
+    # the index, and each step's report and results view (a first run adds today's flower in a 2nd step)
     assert len(pages) == 1 + 4 * 2
     with chromium_page(tmp_path) as session:
         found = {page.name: violations(session, page, axe_source) for page in pages}
