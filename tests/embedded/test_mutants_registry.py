@@ -47,10 +47,15 @@ def test_an_unsaved_model_refuses_by_name(registry: ModelRegistry, action: str) 
     assert str(caught.value) == f"model 'iris' is not saved yet; save() it before {action}"
 
 
+def _view(name: str, version: int) -> SimpleNamespace:
+    """A stand-in feature view with no training dataset read yet (the model's schema stays unknown)."""
+    return SimpleNamespace(name=name, version=version, get_last_accessed_training_dataset=lambda: None)
+
+
 def test_the_feature_view_a_model_was_trained_on_is_stored_by_name_and_version(
     registry: ModelRegistry, tmp_path: Path
 ) -> None:
-    model = _save(registry, tmp_path, feature_view=SimpleNamespace(name="iris", version=3))
+    model = _save(registry, tmp_path, feature_view=_view("iris", 3))
 
     stored = registry.get_model("iris", model.version)._metadata.feature_view
     assert json.loads(stored) == {"name": "iris", "version": 3}

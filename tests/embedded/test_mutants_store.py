@@ -67,7 +67,7 @@ def test_create_feature_group_defaults(fs: FeatureStore) -> None:
         None,
         [],
     )
-    assert saved._spec()["foreign_key"] == [] and saved._spec()["time_travel_format"] is None
+    assert saved._spec()["foreign_key"] == [] and saved._spec()["time_travel_format"] == "DELTA"
 
 
 @pytest.mark.parametrize(

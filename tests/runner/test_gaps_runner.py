@@ -29,7 +29,7 @@ def test_daily_trains_first_when_the_registry_is_known_to_be_empty(workspace: Wo
 
     assert done.returncode == 0, done.stdout + done.stderr
     assert _names(workspace) == ["feature", "training", "inference"]
-    assert workspace.runs()[0]["retrained"] == "no model 'iris' was registered yet"
+    assert workspace.runs()[0]["trained"] == "no model 'iris' was registered yet"
 
 
 def test_daily_does_not_train_when_the_registry_cannot_be_read(workspace: Workspace) -> None:
