@@ -4,7 +4,9 @@ What ``python runner.py`` does, minus the notebook machinery: no kernels, no pap
 Each notebook runs in a fresh namespace, in pipeline order, with the values the runner gives it —
 its ``parameters`` cell, then an injected ``DASHBOARD_DIR = "<outputs>/dashboard"`` where the notebook
 declares it (as the runner does, see ``serverless_iris.runner.plan.RUNNER_PARAMETERS``) — in the
-notebooks' folder (where the runner starts its kernels). IPython line magics and shell escapes are stripped;
+notebooks' folder (where the runner starts its kernels). As the runner's first run on an empty store does,
+the feature notebook runs a second time with ``BACKFILL = False`` to add today's flower. IPython line
+magics and shell escapes are stripped;
 matplotlib runs on Agg (``MPLBACKEND=Agg`` is set here when unset). A cell's last expression is not
 displayed: nothing here renders output.
 
@@ -103,6 +105,9 @@ def main(argv: list[str] | None = None) -> int:
         for name, notebook in PIPELINE.items():
             cells = run_notebook(notebooks / notebook, injected)
             timings.append({"name": name, "seconds": sum(cells), "cells": cells})
+            if name == "feature":  # as the runner's first run: today's flower after the backfill
+                cells = run_notebook(notebooks / notebook, {**injected, "BACKFILL": False})
+                timings.append({"name": name, "seconds": sum(cells), "cells": cells})
     except CellError as exc:
         traceback.print_exc()
         print(f"floor.py: {exc}", file=sys.stderr)

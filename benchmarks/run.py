@@ -173,13 +173,14 @@ class Bench:
     def full_run(self, label: str, folder: Path, *, sample: bool = False) -> tuple[Timed, dict[str, Any]]:
         """``python runner.py`` on the (empty) store in ``folder``, checked for a complete run."""
         timed = self.run(label, _runner(folder), folder / "store", sample=sample)
-        return timed, _check_run(folder / "outputs", ["feature", "training", "inference"])
+        # a first run adds today's flower in a second feature step
+        return timed, _check_run(folder / "outputs", ["feature", "feature", "training", "inference"])
 
     def daily_run(self, label: str, store: Path, *, sample: bool = False) -> tuple[Timed, dict[str, Any]]:
         """``python runner.py --daily`` on a fresh copy of ``store`` and of the template's outputs."""
         folder = self.fresh(label)
         shutil.copytree(store, folder / "store")
-        shutil.copytree(self.template() / "outputs", folder / "outputs")
+        _copy_outputs(self.template() / "outputs", folder / "outputs")
         timed = self.run(label, _runner(folder, "--daily"), folder / "store", sample=sample)
         record = _check_run(folder / "outputs", ["feature", "inference"])
         phases = _runner_phases(record, timed.seconds)
@@ -232,7 +233,7 @@ class Bench:
         timed run starts from a fresh copy of this one.
         """
         folder = self.fresh(f"settle-{name}")
-        shutil.copytree(self.template() / "outputs", folder / "outputs")
+        _copy_outputs(self.template() / "outputs", folder / "outputs")
         self.run(f"settle-{name}", _runner(folder, "--daily"), store)
         _check_run(folder / "outputs", ["feature", "inference"])
         shutil.rmtree(folder)
@@ -327,6 +328,12 @@ def bench_memory(bench: Bench) -> list[Measurement]:
 
 
 # --- commands and what they leave behind ----------------------------------------------------------
+
+
+def _copy_outputs(source: Path, target: Path) -> None:
+    """The template's outputs folder without its runs: each copy's store lives at another path, and the
+    runner keeps one store per outputs folder."""
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("runs"))
 
 
 def _runner(folder: Path, *options: str) -> list[str]:
