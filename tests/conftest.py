@@ -9,9 +9,14 @@ Shared fixtures (reuse them rather than running the notebooks again in a new mod
     A store after ``runner.py --only feature`` on an empty store: the feature notebook's backfill of the
     149 iris flowers and the first run's flower of today, as users fill it. Read-only:
     ``shutil.copytree`` it before writing to it.
+``sample_outputs``
+    :func:`sample_archive.build_outputs`: an outputs folder of three hand-written runs whose reports
+    come from two small notebooks papermill executed. Read-only: each module that uses it takes a copy
+    (``shutil.copytree``).
 ``full_run``
     ``python runner.py`` then ``runner.py --daily`` on a fresh store, with a random
-    ``HOPSWORKS_API_KEY`` set that must leak nowhere (:class:`support.FullRun`: the workspace, the key and
+    ``HOPSWORKS_API_KEY`` set that must leak nowhere and ``MPLBACKEND=Agg`` (as on many servers and CI
+    images; the kernels must still draw inline) (:class:`support.FullRun`: the workspace, the key and
     both commands' results). Read-only: copy its store or outputs before writing to them.
 
 The session-scoped ones are built once per session, the first time a test asks for them, also under
@@ -29,6 +34,7 @@ import secrets
 from pathlib import Path
 
 import pytest
+from sample_archive import build_outputs
 from support import FullRun, Workspace, built_once, completed, make_workspace, recorded
 
 from serverless_iris.embedded.feature_store import FeatureStore
@@ -58,14 +64,26 @@ def backfilled_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def sample_outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample archive, built once: its two notebook executions cost seconds in every module."""
+
+    def build(folder: Path) -> dict:
+        build_outputs(folder)
+        return {}
+
+    folder, _ = built_once(tmp_path_factory, "sample-archive", build)
+    return folder / "outputs"
+
+
+@pytest.fixture(scope="session")
 def full_run(tmp_path_factory: pytest.TempPathFactory) -> FullRun:
     """``python runner.py`` then ``--daily`` on a new store, with a Hopsworks key set that must not leak."""
 
     def build(folder: Path) -> dict:
         key = secrets.token_hex(24)
-        space = make_workspace(folder, HOPSWORKS_API_KEY=key)
+        space = make_workspace(folder, HOPSWORKS_API_KEY=key, MPLBACKEND="Agg")
         return {"key": key, "full": recorded(space.run()), "daily": recorded(space.run("--daily"))}
 
     folder, facts = built_once(tmp_path_factory, "full-run", build)
-    space = make_workspace(folder, HOPSWORKS_API_KEY=facts["key"])
+    space = make_workspace(folder, HOPSWORKS_API_KEY=facts["key"], MPLBACKEND="Agg")
     return FullRun(space, facts["key"], completed(facts["full"]), completed(facts["daily"]))

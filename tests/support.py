@@ -7,7 +7,9 @@ folder, with the embedded backend and no Hopsworks key.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import io
 import json
 import os
 import shutil
@@ -22,7 +24,7 @@ import pytest
 from filelock import FileLock
 
 from serverless_iris.files import write_json
-from serverless_iris.paths import ASSETS_DIR, BACKEND_ENV, REPO_ROOT, STORE_ENV
+from serverless_iris.paths import ASSETS_DIR, BACKEND_ENV, FORK_KERNELS_ENV, REPO_ROOT, STORE_ENV
 
 REPO = REPO_ROOT
 FIXTURES = Path(__file__).parent / "fixtures"  # small notebooks that fail in known ways
@@ -55,6 +57,35 @@ class Workspace:
             stderr=subprocess.PIPE,
             text=True,
         )
+
+    def call(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        """``runner.py ARGS`` for a command that runs no notebook (``--list``, or one refused before
+        anything runs), called in this process.
+
+        The same ``cli.main`` that ``runner.py`` calls, with this workspace's environment and folder and
+        the console captured, minus the seconds a new interpreter spends importing papermill and starting
+        the fork server for a run that never comes (no fork server: ``IRIS_FORK_KERNELS=0``). Commands
+        that run a notebook go through :meth:`run`; tests/runner/test_runner.py checks that
+        ``runner.py`` exits with ``main``'s code.
+        """
+        from serverless_iris.runner import cli
+
+        out, err = io.StringIO(), io.StringIO()
+        saved, here = dict(os.environ), Path.cwd()
+        os.environ.clear()
+        os.environ.update({**self.env, **(env or {}), FORK_KERNELS_ENV: "0"})
+        os.chdir(self.outputs.parent)
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                try:
+                    code = cli.main(["--outputs", str(self.outputs), *args])
+                except SystemExit as exc:  # argparse's usage errors
+                    code = exc.code if isinstance(exc.code, int) else 2
+        finally:
+            os.chdir(here)
+            os.environ.clear()
+            os.environ.update(saved)
+        return subprocess.CompletedProcess(["runner.py", *args], code, out.getvalue(), err.getvalue())
 
     def runs(self) -> list[dict]:
         """Every run.json, oldest first."""

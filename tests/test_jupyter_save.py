@@ -179,6 +179,7 @@ def server(
         log.close()
 
 
+@pytest.mark.slow
 def test_saving_run_notebooks_in_jupyter_lab_leaves_git_status_clean(checkout: Path, server: Server) -> None:
     names = sorted(p.name for p in (checkout / "notebooks").glob("*.ipynb"))
     assert len(names) == 3
@@ -194,6 +195,7 @@ def test_saving_run_notebooks_in_jupyter_lab_leaves_git_status_clean(checkout: P
         assert code and all(c.outputs == [] and c.execution_count is None for c in code)
 
 
+@pytest.mark.slow
 def test_a_new_notebook_saved_there_keeps_its_cells_and_loses_only_outputs(
     checkout: Path, server: Server
 ) -> None:

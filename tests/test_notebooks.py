@@ -368,6 +368,7 @@ def test_the_course_flower_functions_keep_its_signatures_and_ranges() -> None:
 # --- feature pipeline -----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_backfill_writes_149_flowers_once(pipeline: Pipeline) -> None:
     first, again = pipeline.steps["backfill"], pipeline.steps["backfill again"]
     assert "mode: backfill" in first.text()
@@ -385,6 +386,7 @@ def test_backfill_writes_149_flowers_once(pipeline: Pipeline) -> None:
     assert len(again.flowers) == 149
 
 
+@pytest.mark.slow
 def test_daily_run_adds_n_flowers_made_now(pipeline: Pipeline) -> None:
     before, after = pipeline.steps["first inference"].flowers, pipeline.steps["daily"].flowers
     assert "mode: daily, adding 2 synthetic flower(s)" in pipeline.steps["daily"].text()
@@ -394,6 +396,7 @@ def test_daily_run_adds_n_flowers_made_now(pipeline: Pipeline) -> None:
     assert (pd.Timestamp.now(tz="UTC") - utc(new["event_time"]).max()) < pd.Timedelta(hours=1)
 
 
+@pytest.mark.slow
 def test_bad_data_stops_the_notebook_and_inserts_nothing(pipeline: Pipeline) -> None:
     bad = pipeline.steps["bad data"]
     assert bad.error is not None and bad.error.startswith("IrisDataError")
@@ -404,6 +407,7 @@ def test_bad_data_stops_the_notebook_and_inserts_nothing(pipeline: Pipeline) -> 
 # --- training pipeline ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_model_trained_after_the_backfill_is_registered_and_versions_increment(pipeline: Pipeline) -> None:
     trained, retrained = pipeline.steps["train"].models, pipeline.steps["retrain"].models
     assert list(trained) == [1]
@@ -429,6 +433,7 @@ def test_model_trained_after_the_backfill_is_registered_and_versions_increment(p
 # --- batch inference pipeline ---------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_first_inference_predicts_only_the_newest_flower(pipeline: Pipeline) -> None:
     step = pipeline.steps["first inference"]
     assert len(step.predictions) == 1
@@ -440,6 +445,7 @@ def test_first_inference_predicts_only_the_newest_flower(pipeline: Pipeline) -> 
     assert prediction["model_version"] == best
 
 
+@pytest.mark.slow
 def test_each_new_flower_gets_exactly_one_prediction(pipeline: Pipeline) -> None:
     before, after = pipeline.steps["first inference"], pipeline.steps["inference"]
     daily = pipeline.steps["daily"].flowers
@@ -457,12 +463,14 @@ def test_each_new_flower_gets_exactly_one_prediction(pipeline: Pipeline) -> None
     assert f"trained by run {RUN_ID}" in after.text()
 
 
+@pytest.mark.slow
 def test_already_predicted_flowers_are_not_predicted_again(pipeline: Pipeline) -> None:
     again = pipeline.steps["inference again"]
     assert len(again.predictions) == len(pipeline.steps["inference"].predictions) == 3
     assert "nothing to predict" in again.text()
 
 
+@pytest.mark.slow
 def test_dashboard_pictures_and_data(pipeline: Pipeline) -> None:
     for folder in (pipeline.dashboard_default, pipeline.dashboard_param):
         for name in DASHBOARD_FILES:
@@ -489,6 +497,7 @@ def test_dashboard_pictures_and_data(pipeline: Pipeline) -> None:
     assert json.loads((pipeline.dashboard_param / "knn_model.json").read_text())["classes"] == list(VARIETIES)
 
 
+@pytest.mark.slow
 def test_reports_carry_no_warnings_or_errors(pipeline: Pipeline) -> None:
     for label, step in pipeline.steps.items():
         for cell in step.executed.cells:

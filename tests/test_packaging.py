@@ -152,6 +152,7 @@ def test_wheel_metadata_names_the_licence_python_and_dependencies(wheel: Path) -
     }
 
 
+@pytest.mark.slow
 def test_installed_wheel_imports_every_module_from_the_virtualenv(venv_python: Path, tmp_path: Path) -> None:
     script = (
         "import importlib, json, pkgutil\n"
@@ -170,6 +171,7 @@ def test_installed_wheel_imports_every_module_from_the_virtualenv(venv_python: P
     assert not outside, f"imported from outside the virtualenv's {site}: {outside}"
 
 
+@pytest.mark.slow
 def test_installed_runner_renders_a_report_outside_the_repository(venv_python: Path, tmp_path: Path) -> None:
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()

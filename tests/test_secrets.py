@@ -44,6 +44,7 @@ def _files_holding(folder: Path, secret: str) -> list[Path]:
     return [p for p in folder.rglob("*") if p.is_file() and secret.encode() in p.read_bytes()]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args", [(), ("--daily",), ("-q",)], ids=["full", "daily", "quiet"])
 def test_a_failed_hopsworks_login_stops_the_run_and_the_key_leaks_nowhere(
     tmp_path: Path, args: tuple[str, ...]

@@ -10,14 +10,15 @@ fails the test with that command instead of skipping it.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 from browser import BrowserPage, chromium_page
 from PIL import Image
-from sample_archive import FAILED_RUN, OK_RUN, build_outputs, report_path
-from support import Workspace, make_workspace
+from sample_archive import FAILED_RUN, OK_RUN, report_path
+from support import FullRun, Workspace
 
 from serverless_iris import flowers
 from serverless_iris.paths import REPO_ROOT
@@ -45,18 +46,16 @@ def axe_source() -> Path:
 
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def sample(sample_outputs: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Three runs (succeeded, failed, interrupted), an accuracy alert and the Try-it form."""
-    return build_outputs(tmp_path_factory.mktemp("a11y-sample"))
+    return shutil.copytree(sample_outputs, tmp_path_factory.mktemp("a11y-sample") / "outputs")
 
 
 @pytest.fixture(scope="module")
-def real_run(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
-    """A user's first ``python runner.py``: the real notebooks' reports and dashboard."""
-    workspace = make_workspace(tmp_path_factory.mktemp("a11y-run"))
-    result = workspace.run("-q")
-    assert result.returncode == 0, result.stderr
-    return workspace
+def real_run(full_run: FullRun) -> Workspace:
+    """A user's first ``python runner.py`` and a ``--daily``: the real notebooks' reports and dashboard."""
+    assert full_run.full.returncode == full_run.daily.returncode == 0, full_run.full.stderr
+    return full_run.workspace
 
 
 def violations(session: BrowserPage, page: Path, axe: Path) -> list[str]:
@@ -95,8 +94,9 @@ def test_a_real_runs_index_and_reports_have_no_violation(
     real_run: Workspace, axe_source: Path, tmp_path: Path
 ) -> None:
     pages = [real_run.outputs / "index.html", *sorted(real_run.outputs.glob("runs/*/*.html"))]
-    # the index, and each step's report and results view (a first run adds today's flower in a 2nd step)
-    assert len(pages) == 1 + 4 * 2
+    # the index, and each step's report and results view: a first run's four steps (it adds today's flower
+    # in a second feature step), then the daily run's two
+    assert len(pages) == 1 + 4 * 2 + 2 * 2
     with chromium_page(tmp_path) as session:
         found = {page.name: violations(session, page, axe_source) for page in pages}
         assert all(not v for v in found.values()), "\n".join(

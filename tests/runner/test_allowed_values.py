@@ -114,7 +114,7 @@ def test_values_outside_the_condition_are_refused(default: str, condition: str, 
 def test_a_value_outside_the_allowed_ones_exits_2_before_anything_runs(
     workspace: Workspace, option: str, expected: str
 ) -> None:
-    done = workspace.run("-p", option)
+    done = workspace.call("-p", option)
     assert done.returncode == 2, done.stdout + done.stderr
     assert expected in done.stderr
     assert "nothing was run" in done.stderr and done.stdout == ""
@@ -122,7 +122,7 @@ def test_a_value_outside_the_allowed_ones_exits_2_before_anything_runs(
 
 
 def test_list_shows_the_allowed_values(workspace: Workspace) -> None:
-    done = workspace.run("--list")
+    done = workspace.call("--list")
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     at = next(i for i, line in enumerate(lines) if line.strip().startswith("TEST_SIZE "))

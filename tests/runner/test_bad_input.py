@@ -268,13 +268,11 @@ def outcomes(
 
 
 # One end-to-end case per path through the runner in the default run: a CSV the notebook's contract refuses,
-# a file that cannot be read, each command-line refusal (exit 2) and a parameter the notebook refuses. The
+# a file that cannot be read and a command-line refusal (exit 2). The
 # other contract cases take the same path as missing-column (the contract's messages are tested in-process
-# in tests/helpers/test_contract.py) and run with the slow tests.
-DEFAULT_CASES = {
-    "missing-column", "missing-file", "p-wrong-type", "p-unknown-name", "p-not-name-value", "p-secret-name",
-    "p-runner-owned", "p-version-zero",
-}  # fmt: skip
+# in tests/helpers/test_contract.py), the other refusals the same path as p-wrong-type (their messages are
+# tested in-process in tests/runner/test_runner.py and test_allowed_values.py); they run with the slow tests.
+DEFAULT_CASES = {"missing-column", "missing-file", "p-wrong-type"}
 
 
 @pytest.mark.parametrize(

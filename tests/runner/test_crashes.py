@@ -207,6 +207,7 @@ def _index_rows(outputs: Path) -> dict[str, dict]:
     }
 
 
+@pytest.mark.slow
 def test_a_runner_killed_while_writing_reports_leaves_only_complete_files(workspace: Workspace) -> None:
     """Kill after the k-th report page appears (k = 1..6: mid-way through a notebook's two pages, between
     notebooks, and, after the last page, while run.json and index.html are written)."""

@@ -98,6 +98,7 @@ def test_without_forking_kernels_are_the_runners_children(tmp_path: Path) -> Non
         assert report["cwd"] == str(WHOAMI)
 
 
+@pytest.mark.slow
 def test_a_killed_runner_leaves_no_fork_server_or_kernel_behind(tmp_path: Path) -> None:
     """SIGKILL leaves the runner no chance to clean up: the server sees its stdin close, kills the kernels."""
     process = subprocess.Popen(

@@ -23,17 +23,10 @@ def _names(workspace: Workspace) -> list[str]:
     return [entry["name"] for entry in record["notebooks"]]
 
 
-def test_daily_trains_first_when_the_registry_is_known_to_be_empty(workspace: Workspace) -> None:
-    """The control for the next test: the same run on a readable, empty store does train."""
-    done = workspace.run(*DAILY)
-
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert _names(workspace) == ["feature", "training", "inference"]
-    assert workspace.runs()[0]["trained"] == "no model 'iris' was registered yet"
-
-
 def test_daily_does_not_train_when_the_registry_cannot_be_read(workspace: Workspace) -> None:
-    """Planted bug: ``if not check.result():`` in ``run._train_first`` (unknown taken as empty).
+    """Planted bug: ``if not check.result():`` in ``run._train_first`` (unknown taken as empty). The
+    control, the same run on a readable empty store that does train, is test_runner.py's
+    ``test_daily_trains_first_when_no_model_is_registered``.
 
     The store's database is not a DuckDB file, so ``ModelVersions`` answers None; the fixture notebooks
     never open the store, so the run itself succeeds without training.

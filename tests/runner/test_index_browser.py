@@ -8,11 +8,12 @@ Screenshots (desktop and phone width) are saved under the test's temporary folde
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 from browser import BrowserPage, chromium_page
-from sample_archive import DEAD_RUN, FAILED_RUN, OK_RUN, build_outputs, report_path
+from sample_archive import DEAD_RUN, FAILED_RUN, OK_RUN, report_path
 
 pytestmark = pytest.mark.browser
 
@@ -24,8 +25,8 @@ ALL_IMAGES_DONE_JS = "() => Array.from(document.images).every(img => img.complet
 
 
 @pytest.fixture(scope="module")
-def outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_outputs(tmp_path_factory.mktemp("browser"))
+def outputs(sample_outputs: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return shutil.copytree(sample_outputs, tmp_path_factory.mktemp("browser") / "outputs")
 
 
 def block_network(session: BrowserPage) -> list[str]:

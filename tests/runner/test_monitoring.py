@@ -25,7 +25,7 @@ from serverless_iris.embedded.project import LocalProject
 from serverless_iris.flowers import newest_first, utc
 from serverless_iris.runner.plan import PIPELINE
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 MISLABELLED = 8
 THRESHOLD = "80%"  # the inference notebook's default ACCURACY_THRESHOLD, as the dashboard writes it

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from support import FIXTURES, REPO, Workspace, make_workspace
+from support import FIXTURES, REPO, FullRun, Workspace, make_workspace
 
 from serverless_iris import login
 from serverless_iris.backend import BackendError
@@ -45,6 +45,7 @@ def _runner(
 # --- -p IRIS_CSV ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_iris_csv_without_backfill_loads_the_file_into_a_store_that_has_flowers(workspace: Workspace) -> None:
     first = workspace.run("--only", "feature", "-q")
     assert first.returncode == 0, first.stdout + first.stderr
@@ -91,7 +92,7 @@ def test_an_iris_csv_that_cannot_be_used_is_refused_up_front(
     (here / "empty.csv").write_text("")
     (here / "my.csv").write_text(EXTRA_FLOWERS + "\n")
 
-    done = workspace.run(*options)
+    done = workspace.call(*options)
 
     assert done.returncode == 2, done.stdout + done.stderr
     assert expected in done.stderr and "nothing was run" in done.stderr
@@ -129,6 +130,7 @@ def test_runs_from_another_folder_use_the_repository_outputs_and_store(tmp_path:
     assert f"Store: local store {repo / 'store'}" in (repo / "outputs" / "index.html").read_text()
 
 
+@pytest.mark.slow
 def test_an_outputs_folder_refuses_the_runs_of_another_store(tmp_path: Path) -> None:
     space = make_workspace(tmp_path)
     first = space.run("--only", "feature", "--notebooks", str(FIXTURES / "ok"), "-q")
@@ -151,19 +153,22 @@ def test_an_outputs_folder_refuses_the_runs_of_another_store(tmp_path: Path) -> 
 
 
 def test_a_first_run_adds_todays_flower_and_draws_figures_inline_under_mplbackend_agg(
-    workspace: Workspace,
+    full_run: FullRun,
 ) -> None:
-    done = workspace.run(env={"MPLBACKEND": "Agg"})  # as on many servers and CI images
+    """``full_run`` runs with ``MPLBACKEND=Agg``, as on many servers and CI images."""
+    done, workspace = full_run.full, full_run.workspace
 
     assert done.returncode == 0, done.stdout + done.stderr
     assert "the store holds only the backfill: adding today's flower" in done.stdout
-    (record,) = workspace.runs()
+    record = workspace.runs()[0]
     assert [n["name"] for n in record["notebooks"]] == ["feature", "feature", "training", "inference"]
     assert record["notebooks"][1]["executed"] == "iris-feature-pipeline-2.ipynb"
     today = json.loads((workspace.outputs / "dashboard" / "dashboard.json").read_text())["today"]
     started = pd.Timestamp(record["started"])
     assert pd.Timestamp(today["event_time"]) >= started  # not the backfill's 01 Jan 2020
-    assert len(_iris_rows(workspace.store)) == 149 + 1
+    rows = _iris_rows(workspace.store)
+    assert (utc(rows["event_time"]) < started).sum() == 149  # the backfill
+    assert len(rows) == 149 + 1 + 1  # today's flower, and the one the daily run added after it
     folder = workspace.outputs / "runs" / record["id"]
     for entry in record["notebooks"][2:]:  # training and inference draw figures
         executed = json.loads((folder / entry["executed"]).read_text())
@@ -180,6 +185,7 @@ FIGURE_CHECKS = (
 )
 
 
+@pytest.mark.slow
 def test_the_suites_figure_checks_pass_with_mplbackend_agg_in_the_shell() -> None:
     tests = Path(__file__).resolve().parents[1]
     pytest_command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
@@ -198,16 +204,7 @@ def test_the_suites_figure_checks_pass_with_mplbackend_agg_in_the_shell() -> Non
 # --- trained vs retrained, --keep, --help -----------------------------------------------------------------
 
 
-def test_a_first_training_says_trained_not_retrained(workspace: Workspace) -> None:
-    done = workspace.run("--daily", "--notebooks", str(FIXTURES / "ok"))
-    assert done.returncode == 0, done.stdout + done.stderr
-    (record,) = workspace.runs()
-    assert record["trained"] == "no model 'iris' was registered yet" and record["retrained"] is None
-    index = (workspace.outputs / "index.html").read_text()
-    assert "trained: no model &#39;iris&#39; was registered yet" in index
-    assert "retrained:" not in index
-
-
+@pytest.mark.slow
 def test_keep_never_prunes_the_run_that_trained_the_model_in_use(workspace: Workspace) -> None:
     args = ("--only", "feature", "--notebooks", str(FIXTURES / "ok"), "-q")
     assert workspace.run(*args).returncode == 0

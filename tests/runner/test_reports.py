@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -22,7 +23,6 @@ from sample_archive import (
     FAILED_RUN,
     OK_RUN,
     PICTURES,
-    build_outputs,
     dead_pid,
     flower_assets,
     local_targets,
@@ -39,8 +39,8 @@ from serverless_iris.runner import archive, report, site
 
 
 @pytest.fixture(scope="module")
-def outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_outputs(tmp_path_factory.mktemp("reports"))
+def outputs(sample_outputs: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return shutil.copytree(sample_outputs, tmp_path_factory.mktemp("reports") / "outputs")
 
 
 @pytest.fixture()

@@ -135,16 +135,19 @@ def test_daily_trains_first_when_no_model_is_registered(workspace: Workspace) ->
     assert "no model 'iris' is registered yet: training one before inference" in done.stdout
     (record,) = workspace.runs()
     assert [n["name"] for n in record["notebooks"]] == ["feature", "training", "inference"]
-    assert "no model" in record["trained"] and record["retrained"] is None
+    assert record["trained"] == "no model 'iris' was registered yet" and record["retrained"] is None
     assert "trained because no model 'iris' was registered yet" in done.stdout
+    index = (workspace.outputs / "index.html").read_text()  # a first model is trained, not retrained
+    assert "trained: no model &#39;iris&#39; was registered yet" in index
+    assert "retrained:" not in index
 
 
 def test_keep_prunes_the_oldest_runs(workspace: Workspace) -> None:
-    for _ in range(3):
-        done = workspace.run("--only", "feature", "--notebooks", str(FIXTURES / "ok"), "--keep", "2", "-q")
+    for _ in range(2):
+        done = workspace.run("--only", "feature", "--notebooks", str(FIXTURES / "ok"), "--keep", "1", "-q")
         assert done.returncode == 0, done.stdout + done.stderr
     ids = [run["id"] for run in workspace.runs()]
-    assert len(ids) == 2
+    assert len(ids) == 1
     assert done.stdout.strip().splitlines()[-1].startswith(f"run {ids[-1]} succeeded")
     assert sorted(p.name for p in (workspace.outputs / "runs").iterdir()) == ids
 
@@ -220,6 +223,7 @@ def test_ctrl_c_stops_the_kernel_and_records_the_run_as_interrupted(
     assert (workspace.outputs / "index.html").is_file()
 
 
+@pytest.mark.slow
 def test_a_second_run_on_the_same_store_waits_or_refuses(workspace: Workspace, tmp_path: Path) -> None:
     pid_file = tmp_path / "kernel.pid"
     first = workspace.start(
@@ -270,7 +274,7 @@ def test_a_second_run_on_the_same_store_waits_or_refuses(workspace: Workspace, t
     ],
 )
 def test_bad_usage_exits_2_and_writes_nothing(workspace: Workspace, args: list[str], expected: str) -> None:
-    done = workspace.run(*args)
+    done = workspace.call(*args)
     assert done.returncode == 2, done.stdout + done.stderr
     assert expected in done.stderr
     assert "do-not-print-me" not in done.stdout + done.stderr
@@ -278,7 +282,7 @@ def test_bad_usage_exits_2_and_writes_nothing(workspace: Workspace, args: list[s
 
 
 def test_list_shows_notebooks_parameters_defaults_and_documentation(workspace: Workspace) -> None:
-    done = workspace.run("--list")
+    done = workspace.call("--list")
     assert done.returncode == 0, done.stderr
     for name, notebook in PIPELINE.items():
         assert f"{name}: {notebook}" in done.stdout
@@ -286,6 +290,15 @@ def test_list_shows_notebooks_parameters_defaults_and_documentation(workspace: W
     assert re.search(r"^  BACKFILL +None +None: automatic", done.stdout, re.M)
     assert "(set by the runner)" in done.stdout
     assert not workspace.outputs.exists()
+
+
+def test_runner_py_exits_with_the_code_and_message_of_the_command_line(workspace: Workspace) -> None:
+    """The other usage tests call ``cli.main`` in-process (``Workspace.call``); ``runner.py`` hands on its
+    code and console."""
+    done = workspace.run("-p", "NO_SUCH_PARAMETER=1")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "NO_SUCH_PARAMETER: unknown parameter" in done.stderr and done.stdout == ""
+    assert not workspace.outputs.exists() and not workspace.store.exists()
 
 
 def test_help_documents_the_exit_codes() -> None:

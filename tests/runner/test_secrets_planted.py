@@ -140,7 +140,7 @@ def test_a_parameter_value_that_cannot_be_converted_is_refused_without_the_key(
 ) -> None:
     """Relies on cli._usage_error's ``print(f"runner.py: error: {redact(message)}")``: the conversion
     error (parameters.Parameter.convert) quotes the value it was given."""
-    done = workspace.run(
+    done = workspace.call(
         "--notebooks", str(FIXTURES / "ok"), "-p", option.format(key=key), env={KEY_ENV: key}
     )
 
