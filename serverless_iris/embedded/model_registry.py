@@ -378,9 +378,15 @@ class Model(DeployMixin, SdkGaps):
 
     def _cached(self, copy: Path, recorded: dict[str, str], scratch: Path) -> str:
         """The cache folder: kept when its files are the recorded ones, else replaced by ``copy``; cached
-        copies of other ids of this version are removed (``ModelEngine._prune_other_model_ids``)."""
+        copies of other ids of this version are removed (``ModelEngine._prune_other_model_ids``).
+
+        Every local store is a project called ``local``, so the id names the store too, as a Hopsworks
+        model id is unique across a cluster: another store's model of the same name and version (another
+        checkout, a test, a benchmark) keeps its own folder, and is not pruned while it is being read.
+        """
+        store = hashlib.sha256(str(self._store.resolve()).encode()).hexdigest()[:12]
         cache = Path(tempfile.gettempdir()) / "hopsworks" / MODELS_DIR / PROJECT_NAME / self._name
-        cache = cache / str(self._version) / str(self._created)
+        cache = cache / str(self._version) / f"{self._created}-{store}"
         if cache.is_dir() and {p: _sha256(f) for p, f in _files_under(cache).items()} == recorded:
             print(f"Using cached model files at '{cache}'.", flush=True)
         else:
@@ -388,7 +394,7 @@ class Model(DeployMixin, SdkGaps):
             cache.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(copy, cache)
         shutil.rmtree(scratch, ignore_errors=True)
-        for other in cache.parent.iterdir():
+        for other in cache.parent.glob(f"*-{store}"):
             if other != cache:
                 shutil.rmtree(other, ignore_errors=True)
         return str(cache)

@@ -241,6 +241,26 @@ def test_a_recreated_version_gets_a_new_cache_folder(tmp_path: Path) -> None:
     assert Path(new, "model.pkl").read_bytes() == b"retrained"
 
 
+def test_another_stores_model_of_the_same_name_and_version_keeps_its_cache_folder(
+    tmp_path: Path, private_tempdir: Path
+) -> None:
+    """Every local store is the project ``local``: the cache folder's id names the store, so one store's
+    download neither reuses nor prunes the folder another store's model (say a retrained v1 in another
+    checkout) is being read from."""
+    registries = [ModelRegistry(tmp_path / name) for name in ("store-a", "store-b")]
+    folder = model_folder(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ProvenanceWarning)
+        for registry, weights in zip(registries, (b"a", b"b"), strict=True):
+            Path(folder, "model.pkl").write_bytes(weights)
+            registry.python.create_model("iris").save(folder)
+
+    a, b = (registry.get_model("iris", 1).download() for registry in registries)
+
+    assert a != b and Path(a).parent == Path(b).parent
+    assert Path(a, "model.pkl").read_bytes() == b"a" and Path(b, "model.pkl").read_bytes() == b"b"
+
+
 # ------------------------------------------------------------ row 12: filters stay on the query
 
 

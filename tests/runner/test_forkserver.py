@@ -75,7 +75,7 @@ def whoami(tmp_path: Path, **extra: str) -> dict[str, dict]:
 
 
 def test_each_notebook_gets_a_fresh_kernel_forked_from_the_server(tmp_path: Path) -> None:
-    seen = whoami(tmp_path)
+    seen = whoami(tmp_path, MPLBACKEND="Agg")  # as on many servers and CI images: kernels still draw inline
     assert seen["feature"]["pid"] != seen["training"]["pid"]
     for report in seen.values():
         assert report["parent"][1:3] == ["-m", "serverless_iris.runner.forkserver"], report["parent"]

@@ -5,7 +5,6 @@ dashboard, the first run's "today", trained vs retrained, ``--keep`` and the mod
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -177,28 +176,6 @@ def test_a_first_run_adds_todays_flower_and_draws_figures_inline_under_mplbacken
         ]
         assert images, f"{entry['name']}: no inline figure"
         assert "data:image/png;base64," in (folder / entry["report"]).read_text()
-
-
-FIGURE_CHECKS = (
-    "runner/test_reports.py::test_results_view_hides_code_and_links_to_the_full_report",
-    "runner/test_forkserver.py::test_each_notebook_gets_a_fresh_kernel_forked_from_the_server",
-)
-
-
-@pytest.mark.slow
-def test_the_suites_figure_checks_pass_with_mplbackend_agg_in_the_shell() -> None:
-    tests = Path(__file__).resolve().parents[1]
-    pytest_command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
-    done = subprocess.run(
-        [*pytest_command, *(str(tests / check) for check in FIGURE_CHECKS)],
-        cwd=tests.parent,
-        env={**os.environ, "MPLBACKEND": "Agg"},
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert f"{len(FIGURE_CHECKS)} passed" in done.stdout
 
 
 # --- trained vs retrained, --keep, --help -----------------------------------------------------------------
