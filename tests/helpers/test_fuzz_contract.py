@@ -6,11 +6,14 @@ frame of synthetic flowers a daily run makes. Each one goes through the feature 
 executed in this process exactly as written (load, ``validate_iris``, ``fg.insert``), on one store that
 holds the backfill. Every one must be refused with a message that names its defects (the columns, and for
 bad cells rows that really are bad), and the store's tables must stay byte-for-byte what they were.
+
+It tries ``FUZZ_EXAMPLES`` (200) cases, with the slow tests; ``IRIS_FUZZ_EXAMPLES=2000`` searches longer.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import string
 from collections.abc import Iterator
@@ -30,6 +33,7 @@ from serverless_iris.embedded.feature_store import FeatureStoreException
 from serverless_iris.flowers import FEATURES, VARIETIES
 from serverless_iris.paths import REPO_ROOT
 
+FUZZ_EXAMPLES = int(os.environ.get("IRIS_FUZZ_EXAMPLES", "200"))
 NOTEBOOK = REPO_ROOT / "notebooks" / "iris-feature-pipeline.ipynb"
 COLUMNS = (*FEATURES, "variety", "event_time")
 IRIS = pd.read_csv(REPO_ROOT / "assets" / "iris.csv")
@@ -311,7 +315,9 @@ def check_names_defects(message: str, case: Malformed) -> None:
 
 
 @pytest.mark.slow
-@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
+@settings(
+    max_examples=FUZZ_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None
+)
 @given(case=malformed())
 def test_malformed_data_is_refused_by_name_and_the_store_never_changes(
     case: Malformed, store: Path, csv_file: Path
