@@ -25,6 +25,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
+from support import Workspace
 
 from serverless_iris.embedded.project import LocalProject
 from serverless_iris.paths import REPO_ROOT
@@ -243,7 +244,10 @@ class Outcome:
 def outcomes(
     request: pytest.FixtureRequest, backfilled_store: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, Outcome]:
-    """Run the selected cases, a few at a time, each on its own copy of the backfilled store."""
+    """Run the selected cases, each on its own copy of the backfilled store: the command lines refused
+    before anything runs (exit 2) one after another through ``cli.main`` in this process
+    (``Workspace.call``; test_runner.py checks ``runner.py`` hands on its code), the others a few at a
+    time as ``runner.py`` subprocesses."""
     selected = {
         item.callspec.params["case"].id
         for item in request.session.items
@@ -259,12 +263,17 @@ def outcomes(
         args = ["--only", "feature", "--outputs", str(work / "outputs"), "--timeout", "300"]
         for parameter in case.parameters:
             args += ["-p", parameter.format(csv=csv)]
-        result = run_runner(args, store, work)
+        if case.exit_codes == (2,):
+            result = Workspace(store, work / "outputs", runner_env(store)).call(*args)
+        else:
+            result = run_runner(args, store, work)
         return Outcome(result, work / "outputs", before, store_snapshot(store))
 
     chosen = [case for case in CASES if case.id in selected]
+    refused = {case.id: run(case) for case in chosen if case.exit_codes == (2,)}
     with ThreadPoolExecutor(PARALLEL_RUNS) as pool:
-        return dict(zip([c.id for c in chosen], pool.map(run, chosen), strict=True))
+        ran = [case for case in chosen if case.exit_codes != (2,)]
+        return refused | dict(zip([c.id for c in ran], pool.map(run, ran), strict=True))
 
 
 # One end-to-end case per path through the runner in the default run: a CSV the notebook's contract refuses,
