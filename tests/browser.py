@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
+    from playwright.sync_api import Browser, Page
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -49,8 +49,9 @@ class BrowserPage:
 
 
 @contextmanager
-def chromium_page(tmp_path: Path, *, width: int = 1280, height: int = 900) -> Iterator[BrowserPage]:
-    """Yield a tab of a fresh headless Chromium whose profile lives under ``tmp_path``."""
+def chromium_browser() -> Iterator[Browser]:
+    """A headless Chromium and its Playwright driver, for the tests of one module (the ``chromium``
+    fixture): launching them costs seconds, a new context per test a few milliseconds."""
     if not CHROMIUM.exists():
         pytest.fail(
             f"Debian's chromium is not installed ({CHROMIUM} is missing); the browser tests need it: "
@@ -60,24 +61,28 @@ def chromium_page(tmp_path: Path, *, width: int = 1280, height: int = 900) -> It
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            tmp_path / "chromium-profile",
-            executable_path=CHROMIUM,
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport={"width": width, "height": height},
-        )
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
-            session = BrowserPage(context.pages[0] if context.pages else context.new_page())
-            session.page.on(
-                "console",
-                lambda msg: msg.type == "error" and session.console_errors.append(f"console: {msg.text}"),
-            )
-            session.page.on("pageerror", lambda error: session.console_errors.append(f"uncaught: {error}"))
-            session.page.on(
-                "requestfailed",
-                lambda request: session.failed_requests.append(f"{request.url}: {request.failure}"),
-            )
-            yield session
+            yield browser
         finally:
-            context.close()
+            browser.close()
+
+
+@contextmanager
+def chromium_page(browser: Browser, *, width: int = 1280, height: int = 900) -> Iterator[BrowserPage]:
+    """Yield a tab in a new context of ``browser``: its own cookies, storage and cache, as a fresh profile."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    try:
+        session = BrowserPage(context.new_page())
+        session.page.on(
+            "console",
+            lambda msg: msg.type == "error" and session.console_errors.append(f"console: {msg.text}"),
+        )
+        session.page.on("pageerror", lambda error: session.console_errors.append(f"uncaught: {error}"))
+        session.page.on(
+            "requestfailed",
+            lambda request: session.failed_requests.append(f"{request.url}: {request.failure}"),
+        )
+        yield session
+    finally:
+        context.close()

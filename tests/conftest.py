@@ -9,6 +9,8 @@ Shared fixtures (reuse them rather than running the notebooks again in a new mod
     A store after ``runner.py --only feature`` on an empty store: the feature notebook's backfill of the
     149 iris flowers and the first run's flower of today, as users fill it. Read-only:
     ``shutil.copytree`` it before writing to it.
+``chromium``
+    A headless Chromium for the browser tests of one module (module scope; see the fixture).
 ``sample_outputs``
     :func:`sample_archive.build_outputs`: an outputs folder of three hand-written runs whose reports
     come from two small notebooks papermill executed. Read-only: each module that uses it takes a copy
@@ -31,9 +33,12 @@ for the tests that drive headless Chromium.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from browser import chromium_browser
+from playwright.sync_api import Browser
 from sample_archive import build_outputs
 from support import FullRun, Workspace, built_once, completed, make_workspace, recorded
 
@@ -46,6 +51,16 @@ BACKFILL_ROWS = 149 + 1  # assets/iris.csv: 150 flowers, one of them twice; and 
 def workspace(tmp_path: Path) -> Workspace:
     """A fresh store and outputs folder for one test's runs."""
     return make_workspace(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Browser]:
+    """One headless Chromium for a module's browser tests; each test opens a new context in it
+    (``browser.chromium_page``). Per module, not per session: while Playwright's synchronous API runs it
+    holds an event loop open, and ``asyncio.run`` (papermill, nbclient) refuses to start inside one, so
+    the browser must not outlive the module that asked for it."""
+    with chromium_browser() as browser:
+        yield browser
 
 
 @pytest.fixture(scope="session")

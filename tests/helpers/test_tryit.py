@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from browser import BrowserPage, chromium_page
+from browser import BrowserPage, chromium_browser, chromium_page
 from PIL import Image
+from playwright.sync_api import Browser
 from sklearn.datasets import load_iris
 from sklearn.model_selection import train_test_split
 from sklearn.neighbors import KNeighborsClassifier
@@ -138,7 +139,9 @@ def _wait_for_picture(session: BrowserPage) -> int:
 
 @pytest.mark.browser
 @pytest.mark.parametrize("split", ["all-149", "split-80"])
-def test_form_predicts_like_sklearn_on_200_inputs(tmp_path: Path, iris: pd.DataFrame, split: str) -> None:
+def test_form_predicts_like_sklearn_on_200_inputs(
+    tmp_path: Path, iris: pd.DataFrame, split: str, chromium: Browser
+) -> None:
     rows = _training_rows(iris, split)
     model = _fit(rows, n_neighbors=2)
     assert model._fit_method == "kd_tree"
@@ -149,7 +152,7 @@ def test_form_predicts_like_sklearn_on_200_inputs(tmp_path: Path, iris: pd.DataF
     assert _ties(model, one_decimal) >= 5
     expected = model.predict(_frame(inputs))
 
-    with chromium_page(tmp_path) as session:
+    with chromium_page(chromium) as session:
         session.open(_write_page(tmp_path, model))
         form_rows = [_form_row(x) for x in inputs]
         shown = session.page.evaluate(FILL_FORM_JS, form_rows)
@@ -188,7 +191,7 @@ def test_form_predicts_like_sklearn_on_200_inputs(tmp_path: Path, iris: pd.DataF
     ],
 )
 def test_page_replays_the_kd_tree_query_neighbour_for_neighbour(
-    tmp_path: Path, iris: pd.DataFrame, split: str, params: dict
+    tmp_path: Path, iris: pd.DataFrame, split: str, params: dict, chromium: Browser
 ) -> None:
     rows = _training_rows(iris, split)
     model = _fit(rows, **params)
@@ -202,7 +205,7 @@ def test_page_replays_the_kd_tree_query_neighbour_for_neighbour(
     )
     expected = model.predict(_frame(inputs))
 
-    with chromium_page(tmp_path) as session:
+    with chromium_page(chromium) as session:
         session.open(_write_page(tmp_path, model))
         _assert_same_neighbours(session, model, inputs)
         got = session.page.evaluate("rows => rows.map(x => irisTryIt.predict(x))", inputs.tolist())
@@ -211,9 +214,11 @@ def test_page_replays_the_kd_tree_query_neighbour_for_neighbour(
 
 
 @pytest.mark.browser
-def test_bad_input_shows_a_message_not_an_error(tmp_path: Path, iris: pd.DataFrame) -> None:
+def test_bad_input_shows_a_message_not_an_error(
+    tmp_path: Path, iris: pd.DataFrame, chromium: Browser
+) -> None:
     model = _fit(iris, n_neighbors=2)
-    with chromium_page(tmp_path, width=390, height=844) as session:
+    with chromium_page(chromium, width=390, height=844) as session:
         session.open(_write_page(tmp_path, model))
         page = session.page
         assert page.get_attribute("#prediction", "data-state") == "ok"
@@ -272,5 +277,5 @@ def test_fragment_needs_a_picture_per_variety(iris: pd.DataFrame) -> None:
 def test_missing_chromium_fails_instead_of_skipping(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("browser.CHROMIUM", tmp_path / "no-chromium")
     with pytest.raises(pytest.fail.Exception, match="install it with `sudo apt-get install chromium`"):
-        with chromium_page(tmp_path):
+        with chromium_browser():
             pass

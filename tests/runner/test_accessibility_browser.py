@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from browser import BrowserPage, chromium_page
 from PIL import Image
+from playwright.sync_api import Browser
 from sample_archive import FAILED_RUN, OK_RUN, report_path
 from support import FullRun, Workspace
 
@@ -64,8 +65,8 @@ def violations(session: BrowserPage, page: Path, axe: Path) -> list[str]:
     return session.page.evaluate(AXE_RUN_JS)
 
 
-def test_index_has_no_violation_in_any_state(sample: Path, axe_source: Path, tmp_path: Path) -> None:
-    with chromium_page(tmp_path) as session:
+def test_index_has_no_violation_in_any_state(sample: Path, axe_source: Path, chromium: Browser) -> None:
+    with chromium_page(chromium) as session:
         found = violations(session, sample / "index.html", axe_source)
         assert found == [], "\n".join(found)
         page = session.page
@@ -82,8 +83,8 @@ def test_index_has_no_violation_in_any_state(sample: Path, axe_source: Path, tmp
         session.assert_clean()
 
 
-def test_a_failed_report_has_no_violation(sample: Path, axe_source: Path, tmp_path: Path) -> None:
-    with chromium_page(tmp_path) as session:
+def test_a_failed_report_has_no_violation(sample: Path, axe_source: Path, chromium: Browser) -> None:
+    with chromium_page(chromium) as session:
         for results in (False, True):
             found = violations(session, report_path(sample, FAILED_RUN, "inference", results), axe_source)
             assert found == [], "\n".join(found)
@@ -91,13 +92,13 @@ def test_a_failed_report_has_no_violation(sample: Path, axe_source: Path, tmp_pa
 
 
 def test_a_real_runs_index_and_reports_have_no_violation(
-    real_run: Workspace, axe_source: Path, tmp_path: Path
+    real_run: Workspace, axe_source: Path, chromium: Browser
 ) -> None:
     pages = [real_run.outputs / "index.html", *sorted(real_run.outputs.glob("runs/*/*.html"))]
     # the index, and each step's report and results view: a first run's four steps (it adds today's flower
     # in a second feature step), then the daily run's two
     assert len(pages) == 1 + 4 * 2 + 2 * 2
-    with chromium_page(tmp_path) as session:
+    with chromium_page(chromium) as session:
         found = {page.name: violations(session, page, axe_source) for page in pages}
         assert all(not v for v in found.values()), "\n".join(
             f"{n}: {v}" for n, vs in found.items() for v in vs
@@ -106,7 +107,7 @@ def test_a_real_runs_index_and_reports_have_no_violation(
 
 
 def test_the_dashboards_flower_pictures_are_the_sizes_free_pictures_of_the_varieties(
-    real_run: Workspace, tmp_path: Path
+    real_run: Workspace, chromium: Browser
 ) -> None:
     today = json.loads((real_run.outputs / "dashboard" / "dashboard.json").read_text())["today"]
     for name, variety in (("latest_iris.png", today["predicted"]), ("actual_iris.png", today["actual"])):
@@ -115,7 +116,7 @@ def test_the_dashboards_flower_pictures_are_the_sizes_free_pictures_of_the_varie
             for p in (real_run.outputs / "dashboard" / name, flowers.flower_picture(variety))
         )
         assert np.array_equal(shown, shipped), name
-    with chromium_page(tmp_path) as session:
+    with chromium_page(chromium) as session:
         session.open(real_run.outputs / "index.html")
         today_card = session.page.locator("#today").inner_text()
         sizes = [line for line in today_card.splitlines() if "cm" in line]

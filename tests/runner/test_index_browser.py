@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from browser import BrowserPage, chromium_page
+from playwright.sync_api import Browser
 from sample_archive import DEAD_RUN, FAILED_RUN, OK_RUN, report_path
 
 pytestmark = pytest.mark.browser
@@ -65,8 +66,10 @@ def visible_runs(session: BrowserPage) -> list[str]:
 
 
 @pytest.mark.parametrize("width", [1280, PHONE])
-def test_index_loads_every_picture_offline_and_fits(outputs: Path, tmp_path: Path, width: int) -> None:
-    with chromium_page(tmp_path, width=width) as session:
+def test_index_loads_every_picture_offline_and_fits(
+    outputs: Path, tmp_path: Path, width: int, chromium: Browser
+) -> None:
+    with chromium_page(chromium, width=width) as session:
         attempted = open_offline(session, outputs / "index.html")
         # 2 flowers of today + 4 figures + the Try-it picture of the current prediction
         assert assert_images_loaded(session) >= 6
@@ -80,8 +83,8 @@ def test_index_loads_every_picture_offline_and_fits(outputs: Path, tmp_path: Pat
         session.assert_clean()
 
 
-def test_every_report_link_opens_a_report(outputs: Path, tmp_path: Path) -> None:
-    with chromium_page(tmp_path) as session:
+def test_every_report_link_opens_a_report(outputs: Path, chromium: Browser) -> None:
+    with chromium_page(chromium) as session:
         attempted = open_offline(session, outputs / "index.html")
         links = session.page.eval_on_selector_all(
             "a[href^='runs/']", "links => links.map(a => [a.getAttribute('href'), a.href])"
@@ -97,8 +100,8 @@ def test_every_report_link_opens_a_report(outputs: Path, tmp_path: Path) -> None
         session.assert_clean()
 
 
-def test_filter_runs_by_status_and_mode(outputs: Path, tmp_path: Path) -> None:
-    with chromium_page(tmp_path) as session:
+def test_filter_runs_by_status_and_mode(outputs: Path, chromium: Browser) -> None:
+    with chromium_page(chromium) as session:
         open_offline(session, outputs / "index.html")
         page = session.page
         assert visible_runs(session) == [DEAD_RUN, FAILED_RUN, OK_RUN]
@@ -119,8 +122,8 @@ def test_filter_runs_by_status_and_mode(outputs: Path, tmp_path: Path) -> None:
         session.assert_clean()
 
 
-def test_compare_two_runs_side_by_side(outputs: Path, tmp_path: Path) -> None:
-    with chromium_page(tmp_path) as session:
+def test_compare_two_runs_side_by_side(outputs: Path, tmp_path: Path, chromium: Browser) -> None:
+    with chromium_page(chromium) as session:
         open_offline(session, outputs / "index.html")
         page = session.page
         assert not page.locator("#compare").is_visible()
@@ -158,8 +161,8 @@ def test_compare_two_runs_side_by_side(outputs: Path, tmp_path: Path) -> None:
         session.assert_clean()
 
 
-def test_model_card_links_to_the_report_that_trained_the_model(outputs: Path, tmp_path: Path) -> None:
-    with chromium_page(tmp_path) as session:
+def test_model_card_links_to_the_report_that_trained_the_model(outputs: Path, chromium: Browser) -> None:
+    with chromium_page(chromium) as session:
         attempted = open_offline(session, outputs / "index.html")
         session.page.click("#training-report-link")
         session.page.wait_for_load_state("load")
@@ -170,8 +173,10 @@ def test_model_card_links_to_the_report_that_trained_the_model(outputs: Path, tm
 
 
 @pytest.mark.parametrize("width", [1280, PHONE])
-def test_failed_report_highlights_and_links_failing_cell(outputs: Path, tmp_path: Path, width: int) -> None:
-    with chromium_page(tmp_path, width=width) as session:
+def test_failed_report_highlights_and_links_failing_cell(
+    outputs: Path, tmp_path: Path, width: int, chromium: Browser
+) -> None:
+    with chromium_page(chromium, width=width) as session:
         attempted = open_offline(session, report_path(outputs, FAILED_RUN, "inference"))
         page = session.page
         failing = page.locator("#papermill-error-cell")
@@ -195,8 +200,8 @@ def test_failed_report_highlights_and_links_failing_cell(outputs: Path, tmp_path
         session.assert_clean()
 
 
-def test_reports_render_completely_with_the_network_blocked(outputs: Path, tmp_path: Path) -> None:
-    with chromium_page(tmp_path) as session:
+def test_reports_render_completely_with_the_network_blocked(outputs: Path, chromium: Browser) -> None:
+    with chromium_page(chromium) as session:
         attempted = block_network(session)
         for page in sorted((outputs / "runs").glob("*/*.html")):
             session.open(page)

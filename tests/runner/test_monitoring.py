@@ -19,6 +19,7 @@ import nbformat
 import pandas as pd
 import pytest
 from browser import chromium_page
+from playwright.sync_api import Browser
 from support import Workspace, make_workspace
 
 from serverless_iris.embedded.project import LocalProject
@@ -118,7 +119,7 @@ def test_mislabelled_flowers_drive_the_rolling_accuracy_below_the_threshold(moni
 
 
 def test_with_retraining_off_the_banner_shows_and_no_model_is_trained(
-    monitored: Monitored, tmp_path: Path
+    monitored: Monitored, chromium: Browser
 ) -> None:
     record = monitored.record(monitored.kept)
     assert record["mode"] == "daily" and record["status"] == "succeeded"
@@ -127,7 +128,7 @@ def test_with_retraining_off_the_banner_shows_and_no_model_is_trained(
     assert record["retrained"] is None and "trained because" not in monitored.kept.stdout
     assert monitored.versions["kept"] == monitored.versions["full"] == [1]
 
-    with chromium_page(tmp_path) as session:
+    with chromium_page(chromium) as session:
         session.open(monitored.workspace.outputs / "index-kept.html")
         banner = session.page.locator("#accuracy-alert")
         assert banner.is_visible()
@@ -166,14 +167,16 @@ def test_daily_retrains_when_the_alert_is_raised_and_says_why(monitored: Monitor
     assert monitored.predictions["retrained"] == monitored.predictions["kept"] + 1  # today's flower only
 
 
-def test_the_dashboard_shows_the_new_model_and_its_training_run(monitored: Monitored, tmp_path: Path) -> None:
+def test_the_dashboard_shows_the_new_model_and_its_training_run(
+    monitored: Monitored, chromium: Browser
+) -> None:
     record = monitored.record(monitored.retrained)
     summary = monitored.dashboards["retrained"]
     assert summary["model"]["version"] == 2 and summary["model"]["training_run"] == record["id"]
     assert summary["alert"]["below"] is True  # the recorded predictions still hold v1's mistakes
 
     outputs = monitored.workspace.outputs
-    with chromium_page(tmp_path) as session:
+    with chromium_page(chromium) as session:
         session.open(outputs / "index.html")
         page = session.page
         banner = page.locator("#accuracy-alert")

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from browser import chromium_page
+from playwright.sync_api import Browser
 from sklearn.neighbors import KNeighborsClassifier
 
 from serverless_iris import flowers
@@ -47,8 +48,8 @@ def contract_accepts(name: str, value: float) -> bool:
     return True
 
 
-def test_a_99_cm_sepal_is_refused_with_the_allowed_range(page_file: Path, tmp_path: Path) -> None:
-    with chromium_page(tmp_path) as session:
+def test_a_99_cm_sepal_is_refused_with_the_allowed_range(page_file: Path, chromium: Browser) -> None:
+    with chromium_page(chromium) as session:
         session.open(page_file)
         page = session.page
         for name, value in TYPICAL.items():
@@ -66,11 +67,11 @@ def test_a_99_cm_sepal_is_refused_with_the_allowed_range(page_file: Path, tmp_pa
 
 @pytest.mark.parametrize("name", FEATURES)
 def test_the_form_accepts_exactly_what_the_contract_accepts(
-    name: str, page_file: Path, tmp_path: Path
+    name: str, page_file: Path, chromium: Browser
 ) -> None:
     limit = LIMITS_CM[name]
     values = [0.0, 0.05, 0.1, limit, round(limit + 0.1, 1), 99.0]
-    with chromium_page(tmp_path) as session:
+    with chromium_page(chromium) as session:
         session.open(page_file)
         page = session.page
         for other, value in TYPICAL.items():
