@@ -176,3 +176,24 @@ def test_the_key_in_the_outputs_path_is_not_printed(key: str, workspace: Workspa
     assert key not in done.stdout + done.stderr
     (run,) = (outputs / "runs").iterdir()
     assert f"out-{key}" not in (run / "run.json").read_text()  # argv, as above
+
+
+def test_a_failure_marked_on_a_cell_holds_no_key(
+    key: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Relies on ``failures.mark_failure``'s ``text = redact(message)``: a timeout or a dead kernel is
+    written into the executed notebook as an error output from the runner's own message, which may quote
+    what the cell printed. (In a run, ``error_record`` and the notebook's scrub redact it again.)"""
+    from serverless_iris.runner.failures import mark_failure
+
+    monkeypatch.setenv(KEY_ENV, key)
+    executed = tmp_path / "executed.ipynb"
+    cell = nbformat.v4.new_code_cell("print('working')", execution_count=1)
+    cell.metadata["papermill"] = {"start_time": "2026-12-01T00:00:00"}
+    nbformat.write(nbformat.v4.new_notebook(cells=[cell]), executed)
+
+    assert mark_failure(executed, "TimeoutError", f"the cell printed api_key={key} and hung") == 1
+
+    written = executed.read_text()
+    assert key not in written
+    assert "TimeoutError: the cell printed api_key=*** and hung" in written
