@@ -84,7 +84,11 @@ class Kernel:
         from serverless_iris.runner.provisioner import ForkedProvisioner
 
         self._run_sync = run_sync
-        self.manager = AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=_this_interpreter())
+        self.manager = AsyncKernelManager(
+            kernel_name=KERNEL_NAME,
+            kernel_spec_manager=_this_interpreter(),
+            client_class="serverless_iris.runner.provisioner.ReadyClient",  # the client nbclient gets
+        )
         modules = notebook_modules(notebook)
         if forks is not None:
             # IPC sockets: TCP ports picked now but bound only when the kernel is forked, seconds later,

@@ -88,3 +88,22 @@ def test_a_kernel_whose_modules_are_loaded_is_forked_while_another_waits_for_its
         assert waiting.pid is not None
     finally:
         server.close()
+
+
+def test_papermill_is_imported_without_remote_store_clients_that_import_as_usual_afterwards() -> None:
+    code = textwrap.dedent(
+        """
+        import json, sys
+        from serverless_iris.runner.startup import REMOTE_IO, without_remote_io
+        with without_remote_io():
+            import papermill
+        during = [name for name in REMOTE_IO if sys.modules.get(name) is not None]
+        left_blocked = [name for name in REMOTE_IO if name in sys.modules]
+        import boto3, pyarrow
+        print(json.dumps([during, left_blocked, papermill.__name__]))
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=300)
+
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1]) == [[], [], "papermill"]
