@@ -2,14 +2,14 @@
 
 papermill's execution manager saves the whole notebook at every cell's start and end
 (``NotebookExecutionManager.cell_start`` / ``cell_complete`` in ``papermill/engines.py``): nbformat
-validates, deep-copies and serialises it each time while the kernel waits for its next cell, about
-half of the runner's own CPU in a run. This manager saves when the notebook starts, when a cell fails,
-when the notebook ends (also on an error, a timeout, a dead kernel or an interrupt: papermill's
-``Engine.execute_notebook`` calls ``notebook_complete`` in a ``finally``), and in between whenever
-:data:`SAVE_EVERY` seconds have passed since the last save, at a cell's start or end or while a long
-cell sends output (papermill's ``autosave_cell``). So an executed notebook always ends with every
-cell's outputs and the failing cell marked; only a runner killed outright (SIGKILL) leaves a notebook
-up to :data:`SAVE_EVERY` seconds behind, as papermill's own autosave does within long cells.
+validates, deep-copies and serialises it each time while the kernel waits for its next cell: 196 saves
+and 40% of the runner's main thread in a first run. This manager saves when the notebook starts, when a
+cell fails, when the notebook ends (also on an error, a timeout, a dead kernel or an interrupt:
+papermill's ``Engine.execute_notebook`` calls ``notebook_complete`` in a ``finally``), and in between
+whenever :data:`SAVE_EVERY` seconds have passed since the last save, at a cell's start or end or while a
+long cell sends output (papermill's ``autosave_cell``). So an executed notebook always ends with every
+cell's outputs and the failing cell marked; only a runner killed outright (SIGKILL) leaves a notebook up
+to :data:`SAVE_EVERY` seconds behind, as papermill's own autosave does within long cells.
 
 This module imports papermill; :mod:`serverless_iris.runner.failures` imports it when a notebook runs.
 """

@@ -5,7 +5,8 @@ their HTML reports and ``run.json`` go to the run folder, then ``index.html`` is
 pruned. ``--daily`` trains first when no model is registered, and retrains (then predicts again) when
 the inference notebook raises the accuracy alert with retraining on.
 
-The kernels of the next two notebooks are started while the current one runs, HTML reports are written
+The kernels of the next two notebooks are started while the current one runs (on a new store also the
+kernel of the feature notebook's second run, which adds today's flower), HTML reports are written
 by a background thread while the next notebook runs, and finished kernels are killed rather than asked
 to shut down: their work is saved and nothing waits for them.
 """
