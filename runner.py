@@ -1,3 +1,3 @@
-from serverless_iris.runner.cli import main
+from serverless_iris.runner.cli import exit_at_once, main
 
-raise SystemExit(main())
+exit_at_once(main())

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from serverless_iris.backend import redact
 from serverless_iris.errors import StoreBusyError
@@ -157,6 +158,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if forks is not None:
             forks.close()
+
+
+def exit_at_once(code: int) -> NoReturn:
+    """End the process with ``code`` once ``main`` has returned, skipping the interpreter's teardown.
+
+    The run is recorded and its files are closed by then; tearing down the 2,000 modules a run imports
+    (pandas, scikit-learn, nbconvert, ...) takes another 0.3-0.4 s in C that nobody needs. The standard
+    streams are flushed first.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _run(args: argparse.Namespace, args_list: list[str], forks: ForkServer | None) -> int:

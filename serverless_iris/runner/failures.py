@@ -60,10 +60,13 @@ def _execute(
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from papermill.exceptions import PapermillExecutionError
 
+    from serverless_iris.runner.engine import ENGINE_NAME
+
     try:
         papermill.execute_notebook(
             source,
             executed,
+            engine_name=ENGINE_NAME,
             parameters=parameters,
             kernel_name=KERNEL_NAME,
             language="python",

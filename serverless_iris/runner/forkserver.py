@@ -192,7 +192,8 @@ class ForkedProcess:
 def serve(preload: list[str]) -> None:
     """Import what the queued kernels need, module by module, and fork each kernel once it can start.
 
-    With no kernel queued, the server imports ``preload`` (what the runner expects to ask for).
+    A kernel whose modules are loaded is forked first, before the server imports more for the kernels
+    asked for earlier. With no kernel queued, it imports ``preload`` (what the runner expects to ask for).
     """
     children: set[int] = set()
 
@@ -223,17 +224,17 @@ def serve(preload: list[str]) -> None:
             *lines, pending = pending.split(b"\n")
             queue.extend(json.loads(line) for line in lines if line.strip())
         _reap(children, protocol)
-        missing = [m for m in (queue[0]["modules"] if queue else preload) if m not in tried]
-        if missing:
-            tried.add(missing[0])
-            try:
-                importlib.import_module(missing[0])
-            except Exception:  # the kernel's own warm-up, or the notebook, reports it
-                pass
+        request = next((r for r in queue if all(m in tried for m in r["modules"])), None)
+        if request is None:  # import the next module of the first kernel asked for (or of the preload)
+            missing = [m for m in (queue[0]["modules"] if queue else preload) if m not in tried]
+            if missing:
+                tried.add(missing[0])
+                try:
+                    importlib.import_module(missing[0])
+                except Exception:  # the kernel's own warm-up, or the notebook, reports it
+                    pass
             continue
-        if not queue:
-            continue
-        request = queue.popleft()
+        queue.remove(request)
         pid = os.fork()
         if pid == 0:
             _become_kernel(request, here, protocol)

@@ -28,6 +28,13 @@ if TYPE_CHECKING:
     from serverless_iris.runner.forkserver import ForkServer
 
 KERNEL_NAME = "python3"
+# Modules that a notebook's top-level import makes it import later, at first use, inside a cell: warmed
+# with that import, so the kernel (forked after the fork server imported them) does not import them
+# while its notebook waits. Checked against the notebooks' cells by tests/runner/test_warm_imports.py.
+LATER_IMPORTS = {
+    "serverless_iris.contract": ["pandera.pandas"],  # its checks import pandera at their first call
+    "hsml.schema": ["hsfs.training_dataset"],  # hsml's ColumnarSchema.__init__, at Schema(frame)
+}
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder holding this serverless_iris package
 
 
@@ -44,7 +51,7 @@ def fork_server(notebooks: Path = NOTEBOOKS_DIR, first: str = "feature") -> Fork
     if not forkserver.available():
         return None
     try:
-        preload = top_level_imports(Path(notebooks) / PIPELINE[first])
+        preload = notebook_modules(Path(notebooks) / PIPELINE[first])
     except (OSError, ValueError):  # the plan reports a missing or broken notebook
         preload = []
     return forkserver.ForkServer(kernel_environment(), preload)
@@ -77,8 +84,12 @@ class Kernel:
         from serverless_iris.runner.provisioner import ForkedProvisioner
 
         self._run_sync = run_sync
-        self.manager = AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=_this_interpreter())
-        modules = top_level_imports(notebook)
+        self.manager = AsyncKernelManager(
+            kernel_name=KERNEL_NAME,
+            kernel_spec_manager=_this_interpreter(),
+            client_class="serverless_iris.runner.provisioner.ReadyClient",  # the client nbclient gets
+        )
+        modules = notebook_modules(notebook)
         if forks is not None:
             # IPC sockets: TCP ports picked now but bound only when the kernel is forked, seconds later,
             # can be taken in between by the client's own connection attempts
@@ -117,15 +128,23 @@ class Kernel:
         return f"exit code {code}"
 
     def stop(self) -> None:
-        """Kill the kernel at once: its notebook is saved and nothing is left for it to do."""
+        """Kill the kernel at once: its notebook is saved and nothing is left for it to do.
+
+        Nothing waits for it to end (jupyter_client's ``shutdown_kernel`` would, polling its process,
+        for as long as a busy fork server takes to report the exit): its process group gets SIGKILL and
+        its connection files are removed; whoever started it reaps it.
+        """
         if self._stopped:
             return
         self._stopped = True
         self._warmer.stop_channels()
-        if self.manager.has_kernel:
-            self._run_sync(self.manager.shutdown_kernel)(now=True)
-        else:
-            self._run_sync(self.manager.cleanup_resources)()
+        self._run_sync(self._kill)()
+
+    async def _kill(self) -> None:
+        provisioner = self.manager.provisioner
+        if provisioner is not None and provisioner.has_process:
+            await provisioner.kill()
+        await self.manager.cleanup_resources()
 
 
 def _this_interpreter() -> Any:
@@ -162,6 +181,12 @@ def _warm_up_code(modules: list[str]) -> str:
         "        pass\n"
     )
     return f"exec({body!r}, {{}})"
+
+
+def notebook_modules(notebook: Path) -> list[str]:
+    """The modules a kernel is warmed with: ``notebook``'s top-level imports, each followed by the
+    modules it imports later (:data:`LATER_IMPORTS`)."""
+    return [later for name in top_level_imports(notebook) for later in [name, *LATER_IMPORTS.get(name, [])]]
 
 
 def top_level_imports(notebook: Path) -> list[str]:

@@ -106,8 +106,10 @@ class Parameter:
 
 def read_parameters(notebook: Path) -> dict[str, Parameter]:
     """The parameters ``notebook`` declares, in cell order (papermill's ``inspect_notebook``)."""
-    import papermill
+    from serverless_iris.runner.startup import without_remote_io
 
+    with without_remote_io():
+        import papermill
     found = papermill.inspect_notebook(str(notebook))
     return {name: Parameter(name, info["default"], info["help"] or "") for name, info in found.items()}
 

@@ -5,7 +5,8 @@ their HTML reports and ``run.json`` go to the run folder, then ``index.html`` is
 pruned. ``--daily`` trains first when no model is registered, and retrains (then predicts again) when
 the inference notebook raises the accuracy alert with retraining on.
 
-The kernels of the next two notebooks are started while the current one runs, HTML reports are written
+The kernels of the next two notebooks are started while the current one runs (on a new store also the
+kernel of the feature notebook's second run, which adds today's flower), HTML reports are written
 by a background thread while the next notebook runs, and finished kernels are killed rather than asked
 to shut down: their work is saved and nothing waits for them.
 """
@@ -31,6 +32,7 @@ from serverless_iris.paths import RUN_ID_ENV, STORE_ENV, store_path
 from serverless_iris.provenance import git_commit
 from serverless_iris.runner.archive import (
     RUN_FILE,
+    RUN_LOCK,
     Echo,
     notebook_entry,
     other_store,
@@ -147,10 +149,11 @@ class _Run:
         self.steps = list(plan.steps)
         self.kernels: dict[int, Kernel] = {}  # by id(step): a notebook run twice gets two fresh kernels
         self.repredict: Step | None = None  # --daily: the inference run again after retraining on an alert
+        self.today = _todays_flower(plan.steps[0])  # run after a backfill that left the store only that
         first = plan.steps[0]
         self.forks = forks or fork_server(first.path.parent, first.name)  # where kernels come from (Linux)
         self.reports = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reports")
-        self.reports.submit(_warm_up)  # nbconvert's import and the templates, off the critical path
+        self.reports.submit(_warm_up, plan.backend if self.today else None)  # off the critical path
         self.written: list[tuple[dict[str, Any], Future[list[Path]]]] = []
         self.packages = package_versions_later()
 
@@ -165,6 +168,8 @@ class _Run:
         check = None
         try:
             self._prestart(self.steps[0])
+            if self.today and _new_store(self.plan.backend):  # then today's flower will follow
+                self._prestart(self.today)
             if self.plan.training:  # asked while the first kernel starts
                 check = StoreQuestion(self.plan.backend, model_versions)
             i = 0
@@ -198,15 +203,17 @@ class _Run:
     def _add_todays_flower(self, say: Echo) -> None:
         """After the feature notebook, when the store holds only the backfill (a first run), run it again
         to add today's flower, so the dashboard's first "today" is today rather than the backfill's date.
+        Otherwise the kernel started for that second run is stopped.
         """
-        feature = self.steps[0]
-        if "BACKFILL" not in feature.declared or feature.parameters.get("BACKFILL") is False:
+        today, self.today = self.today, None
+        if today is None:
             return
-        version = feature.parameters.get("version", 1)
+        version = today.parameters.get("version", 1)
         if StoreQuestion(self.plan.backend, only_backfilled, version).result() is not True:
+            if id(today) in self.kernels:
+                self.kernels.pop(id(today)).stop()
             return
-        parameters = {k: v for k, v in feature.parameters.items() if k != SOURCE} | {"BACKFILL": False}
-        self.steps.insert(1, replace(feature, parameters=parameters))
+        self.steps.insert(1, today)
         self.record["notebooks"].insert(1, notebook_entry("feature"))
         say("the store holds only the backfill: adding today's flower")
         self.save()
@@ -371,9 +378,31 @@ def _progress_line(i: int, total: int, entry: dict[str, Any]) -> str:
     return line
 
 
-def _warm_up() -> None:
-    from serverless_iris.runner import report, site
+def _todays_flower(feature: Step) -> Step | None:
+    """The feature notebook's second run that adds today's flower after a backfill (see
+    ``_Run._add_todays_flower``), or None when ``feature`` is no backfill."""
+    if feature.name != "feature" or "BACKFILL" not in feature.declared:
+        return None
+    if feature.parameters.get("BACKFILL") is False:
+        return None
+    parameters = {k: v for k, v in feature.parameters.items() if k != SOURCE} | {"BACKFILL": False}
+    return replace(feature, parameters=parameters)
 
+
+def _new_store(backend: str) -> bool:
+    """Whether the run starts on an embedded store that holds nothing yet (but this run's lock)."""
+    folder = store_path()
+    return backend == "local" and (not folder.is_dir() or all(p.name == RUN_LOCK for p in folder.iterdir()))
+
+
+def _warm_up(backend: str | None) -> None:
+    """Imports the run needs later: the store question's (on ``backend``, when it will be asked) first,
+    as it is asked between two notebooks, then nbconvert's and the templates for the reports."""
+    from serverless_iris.runner import report, site
+    from serverless_iris.runner.store_questions import warm_up
+
+    if backend is not None:
+        warm_up(backend)
     report.warm_up()
     site.warm_up()
 

@@ -27,6 +27,14 @@ def only_backfilled(project: Any, version: int) -> bool:
     return len(group.read(start_time=BACKFILL_EVENT_TIME + dt.timedelta(seconds=1))) == 0
 
 
+def warm_up(backend: str) -> None:
+    """Import what asking the embedded store takes (pandas, DuckDB, its feature store), opening nothing."""
+    if backend == "local":
+        from serverless_iris.backend import local_project
+
+        local_project().get_feature_store()
+
+
 class StoreQuestion:
     """``question(project, *args)`` (a function of this module, JSON answer), asked without holding up
     the run.
