@@ -71,20 +71,21 @@ class Workspace:
         from serverless_iris.runner import cli
 
         out, err = io.StringIO(), io.StringIO()
-        saved, here = dict(os.environ), Path.cwd()
-        os.environ.clear()
-        os.environ.update({**self.env, **(env or {}), FORK_KERNELS_ENV: "0"})
-        os.chdir(self.outputs.parent)
-        try:
+        wanted = {**self.env, **(env or {}), FORK_KERNELS_ENV: "0"}
+        with pytest.MonkeyPatch.context() as patch:
+            # only the variables that differ: the C environment is not thread-safe, and threads of native
+            # libraries (ZeroMQ, delta-rs) may read it meanwhile
+            for name in os.environ.keys() - wanted.keys():
+                patch.delenv(name)
+            for name, value in wanted.items():
+                if os.environ.get(name) != value:
+                    patch.setenv(name, value)
+            patch.chdir(self.outputs.parent)
             with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
                 try:
                     code = cli.main(["--outputs", str(self.outputs), *args])
                 except SystemExit as exc:  # argparse's usage errors
                     code = exc.code if isinstance(exc.code, int) else 2
-        finally:
-            os.chdir(here)
-            os.environ.clear()
-            os.environ.update(saved)
         return subprocess.CompletedProcess(["runner.py", *args], code, out.getvalue(), err.getvalue())
 
     def runs(self) -> list[dict]:
