@@ -1,10 +1,14 @@
-"""Features, filters, queries and the shared checks (``embedded.feature``, ``query``, ``util``,
-``feature_group``): promises mutation testing found no test for (README, Development)."""
+"""Features, filters, queries, the shared checks and the project (``embedded.feature``, ``query``,
+``util``, ``feature_group``, ``project``): promises mutation testing found no test for (README,
+Development)."""
 
 from __future__ import annotations
 
 import operator
+import os
+import time
 import warnings
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -12,9 +16,12 @@ import hsfs.feature
 import numpy as np
 import pandas as pd
 import pytest
+from hopsworks_common.util import _convert_event_time_to_timestamp
 
-from serverless_iris.embedded.feature import Feature, Filter, Logic
+from serverless_iris.embedded.feature import Feature, Filter, Logic, TrainingDatasetFeature
 from serverless_iris.embedded.feature_store import FeatureStore
+from serverless_iris.embedded.project import LocalProject
+from serverless_iris.embedded.util import FeatureStoreException, _epoch_ms
 
 FRAME = pd.DataFrame(
     {
@@ -142,3 +149,109 @@ def test_a_query_prints_its_group_features_and_filter(group) -> None:
     assert repr(query) == (
         "Query(g v1, ['k', 'x'], Filter(Feature('k', 'bigint', primary=True), 'EQUALS', 1))"
     )
+
+
+def test_the_project_hands_out_the_stores_dataset_api_and_model_serving(tmp_path: Path) -> None:
+    project = LocalProject(tmp_path / "store")
+    assert repr(project.get_dataset_api()) == f"DatasetApi(store={str(tmp_path / 'store')!r})"
+    assert repr(project.get_model_serving()) == f"ModelServing(store={str(tmp_path / 'store')!r})"
+
+
+def test_a_filter_on_an_untyped_feature_compares_the_value_as_given(group) -> None:
+    """A ``Feature`` built by hand has no type: its value is bound without a cast."""
+    assert _keys(group.filter(Feature("k") == 2).read()) == [2]
+
+
+def test_a_single_filter_logic_is_saved_and_read_back(fs: FeatureStore, group) -> None:
+    fs.create_feature_view(
+        name="v", version=1, query=group.select_all().filter(Logic(Logic.SINGLE, group.k == 2))
+    )
+    again = FeatureStore(fs._store).get_feature_view("v", version=1)
+    assert again.query._filter.get_right_filter_or_logic() is None
+    assert _keys(again.get_batch_data()) == [2]
+
+
+def test_a_training_dataset_feature_is_no_label_unless_told() -> None:
+    """``hsfs.training_dataset_feature.TrainingDatasetFeature``'s ``label`` defaults to False."""
+    assert TrainingDatasetFeature("x", "int", 0).label is False
+
+
+def test_training_data_ends_now(fs: FeatureStore) -> None:
+    """No end time means now (``FeatureViewEngine._get_end_time``): a row three days ahead is left out."""
+    now = pd.Timestamp.now(tz="UTC").tz_convert(None).floor("s")
+    times = [now - pd.Timedelta(days=3), now + pd.Timedelta(days=3)]
+    timed = fs.create_feature_group(name="timed", version=1, primary_key=["k"], event_time="t")
+    timed.insert(pd.DataFrame({"k": [1, 2], "t": times, "y": [0, 1]}))
+    view = fs.create_feature_view(name="timed", version=1, query=timed.select_all(), labels=["y"])
+    x, _ = view.training_data()
+    assert x["k"].tolist() == [1]
+
+
+@pytest.fixture
+def new_york() -> Iterator[None]:
+    """The process's local time zone set to UTC-5, so a naive time read as local time is hours off."""
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = "America/New_York"
+    time.tzset()
+    yield
+    if before is None:
+        del os.environ["TZ"]
+    else:
+        os.environ["TZ"] = before
+    time.tzset()
+
+
+@pytest.mark.parametrize("text", ["2024-01-03", "2024-01-03 10:11:12", "2024-01-03T10:11:12Z"])
+def test_a_time_string_is_utc_whatever_the_local_zone(new_york: None, text: str) -> None:
+    """Differential: ``hopsworks_common.util._get_timestamp_from_date_string`` reads a zone-free time as
+    UTC."""
+    expected = pd.Timestamp(text.rstrip("Z"), tz="UTC").value // 10**6
+    assert _epoch_ms(text) == _convert_event_time_to_timestamp(text) == expected
+
+
+def test_a_hudi_upsert_without_keys_keeps_every_row(fs: FeatureStore) -> None:
+    """Nothing to deduplicate on: repeated rows are all written."""
+    plain = fs.create_feature_group(name="plain", version=1, time_travel_format="HUDI")
+    plain.insert(pd.DataFrame({"a": [1, 1], "b": [2, 2]}))
+    plain.insert(pd.DataFrame({"a": [1], "b": [2]}))
+    assert len(plain.read()) == 3
+
+
+def test_an_unknown_attribute_is_pythons_attribute_error(group) -> None:
+    with pytest.raises(AttributeError) as caught:
+        group.no_such_feature  # noqa: B018
+    assert str(caught.value) == "'FeatureGroup' object has no attribute 'no_such_feature'"
+
+
+@pytest.mark.parametrize(
+    ("key", "early", "saved", "stored", "mine"),
+    [
+        ("event_time", {"event_time": "t"}, {}, "None", "'t'"),
+        ("partition_key", {"partition_key": ["s"]}, {}, "[]", "['s']"),
+    ],
+)
+def test_an_object_meeting_a_group_saved_with_another_key_is_refused(
+    fs: FeatureStore, key: str, early: dict, saved: dict, stored: str, mine: str
+) -> None:
+    frame = pd.DataFrame({"k": [1], "s": ["a"], "t": [pd.Timestamp("2024-01-01")]})
+    first = fs.get_or_create_feature_group(name="other", version=1, primary_key=["k"], **early)
+    fs.get_or_create_feature_group(name="other", version=1, primary_key=["k"], **saved).insert(frame)
+    with pytest.raises(FeatureStoreException) as caught:
+        first.insert(frame)
+    assert (
+        str(caught.value)
+        == f"Feature group 'other' version 1 already exists with {key}={stored}, not {mine}."
+    )
+
+
+def test_select_takes_features_or_names_and_refuses_an_unknown_one(group) -> None:
+    assert [f.name for f in group.select([group.x, "K"]).features] == ["x", "k"]
+    with pytest.raises(FeatureStoreException) as caught:
+        group.select(["k", "nope"])
+    assert str(caught.value) == "Feature 'nope' is not in feature group 'g'; it has ['k', 'x', 's', 'd']."
+
+
+def test_show_returns_the_first_rows(group) -> None:
+    assert len(group.show(2)) == 2
+    with pytest.raises(NotImplementedError):
+        group.show(2, online=True)

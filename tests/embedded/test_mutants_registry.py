@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -14,6 +15,7 @@ import pandas as pd
 import pytest
 from hopsworks_common.util import _input_example_to_json as sdk_input_example_to_json
 
+from serverless_iris.embedded import model_registry
 from serverless_iris.embedded.feature_store import FeatureStore
 from serverless_iris.embedded.model_registry import ModelRegistry, ModelRegistryException
 
@@ -70,6 +72,7 @@ EXAMPLES = {
     "frame": pd.DataFrame({"a": [1.5, 2.5], "b": [3, 4]}),
     "series": pd.Series([1.0, 2.0]),
     "array": np.array([[1, 2], [3, 4]]),
+    "one-element array": np.array([7]),
     "list": [1, 2],
     "dict": {"a": 1},
 }
@@ -91,9 +94,12 @@ def test_an_input_example_is_stored_as_the_sdk_converts_it(
     [pd.DataFrame(), pd.Series(dtype=float), np.array([]), []],
     ids=["frame", "series", "array", "list"],
 )
-def test_an_empty_input_example_is_refused(registry: ModelRegistry, empty) -> None:
-    with pytest.raises(ValueError, match=r"^input_example of type <class '.*'> can not be empty$"):
+def test_an_empty_input_example_is_refused_with_the_sdks_message(registry: ModelRegistry, empty) -> None:
+    with pytest.raises(ValueError) as sdk:
+        sdk_input_example_to_json(empty)
+    with pytest.raises(ValueError) as caught:
         registry.python.create_model("iris", input_example=empty)
+    assert str(caught.value) == str(sdk.value) == f"input_example of type {type(empty)} can not be empty"
 
 
 def test_an_input_example_of_another_type_is_refused(registry: ModelRegistry) -> None:
@@ -120,3 +126,56 @@ def test_numpy_values_and_times_in_an_example_are_written_as_hsml_writes_them(
     with pytest.raises(TypeError) as caught:
         registry.python.create_model("iris", input_example={"o": object()})
     assert str(caught.value) == "cannot store dict as JSON: Object of type object is not JSON serializable"
+
+
+def test_a_schema_of_another_type_is_refused_naming_its_type(registry: ModelRegistry) -> None:
+    with pytest.raises(TypeError) as caught:
+        registry.python.create_model("iris", model_schema=[1])
+    assert str(caught.value) == (
+        "model_schema of type <class 'list'> is not supported; use hsml.schema.Schema, "
+        "hsml.model_schema.ModelSchema or a dict"
+    )
+
+
+def test_stored_json_has_sorted_keys_as_hsml_writes_it(registry: ModelRegistry, tmp_path: Path) -> None:
+    """hsml's ``ModelSchema.json`` and ``util.NumpyEncoder`` users dump with ``sort_keys=True``."""
+    model = _save(
+        registry, tmp_path, model_schema={"b": {"z": 1, "y": 2}, "a": 0}, input_example={"q": 1, "p": 2}
+    )
+    again = registry.get_model("iris", model.version)
+    assert list(again.model_schema) == ["a", "b"] and list(again.model_schema["b"]) == ["y", "z"]
+    assert list(again.input_example) == ["p", "q"]
+
+
+def test_a_delete_that_fails_half_way_deletes_nothing(
+    registry: ModelRegistry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The two DELETEs of ``Model.delete`` are one transaction: when the second fails, the file checksums
+    the first removed come back, and the model still downloads verified."""
+    model = _save(registry, tmp_path)
+
+    class FailingSecondDelete:
+        def __init__(self, con) -> None:
+            self._con = con
+
+        def execute(self, sql: str, *args):
+            if sql.startswith("DELETE FROM models"):
+                raise RuntimeError("planted failure")
+            return self._con.execute(sql, *args)
+
+    def failing(opener):
+        @contextmanager
+        def open_failing(store, *args, **kwargs):
+            with opener(store, *args, **kwargs) as con:
+                yield FailingSecondDelete(con)
+
+        return open_failing
+
+    monkeypatch.setattr(model_registry, "transaction", failing(model_registry.transaction))
+    monkeypatch.setattr(model_registry, "connect", failing(model_registry.connect))
+    with pytest.raises(RuntimeError, match="planted failure"):
+        model.delete()
+    monkeypatch.undo()
+
+    again = registry.get_model("iris", model.version)
+    assert (Path(again.download()) / "model.bin").read_bytes() == b"w"
