@@ -4,11 +4,15 @@ the key's redaction make a test fail? Not part of the default test run: a full p
     python benchmarks/mutation.py                        # every target
     python benchmarks/mutation.py parameters redact      # some targets
     python benchmarks/mutation.py embedded.query         # one module of the embedded store
+    python benchmarks/mutation.py --survivors embedded   # retry only the mutants the last run left alive
+    python benchmarks/mutation.py --report embedded      # print the last run's scores, run nothing
 
 mutmut copies the code into ``mutants/`` (git-ignored) and reruns, for each mutant, only the tests that
-call the mutated function; the files and tests it uses are in pyproject.toml's ``[tool.mutmut]``. Results
-are kept between invocations, so a later one only tries what changed. The score is killed / (killed +
-survived + untested), leaving out the mutants listed in ``EQUIVALENT`` (they change no behaviour).
+call the mutated function; the files and tests it uses are in pyproject.toml's ``[tool.mutmut]``. A run
+tries every mutant of its targets again (mutmut reruns the mutants named on its command line); verdicts
+stay in ``mutants/`` for ``--survivors`` and ``--report``, until the code or the test selection changes.
+The score is killed / (killed + survived + untested), leaving out the mutants listed in ``EQUIVALENT``
+(they change no behaviour).
 """
 
 from __future__ import annotations
@@ -29,12 +33,60 @@ TARGETS = {
     "redact": ("serverless_iris.backend.x_redact__mutmut_*",),
 }
 # mutant name -> why no test can tell it from the original (names are mutmut's; renumbered on edits)
-_FS = "serverless_iris.embedded.feature_store.xǁFeatureStoreǁ"
+_E = "serverless_iris.embedded."
+_FS, _FV = f"{_E}feature_store.xǁFeatureStoreǁ", f"{_E}feature_view.xǁFeatureViewǁ"
+_MODEL, _MR = f"{_E}model_registry.xǁModelǁ", f"{_E}model_registry.x_"
+_STACKLEVEL = (
+    "stacklevel 2 -> 3: mutmut's trampoline adds a frame, so both point outside the store under mutmut "
+    "(a plain pytest run tells them apart)"
+)
+_UNREAD = "a default accepted only for the SDK's signature and never read (test_sdk_contract checks it)"
+_LOWERED = '"default" -> "DEFAULT": dataframe_type is lower-cased before use (test_sdk_contract checks it)'
+_TRUTH = "False -> None: only its truth value is read"
+_SQL_CASE = "the case of SQL keywords and identifiers: DuckDB ignores it"
+_RESORTED = "sort_keys of an intermediate dict: _to_json sorts the keys again before anything is stored"
+_SWEEP = (
+    "the leftover sweep after a delete outside a transaction: it only reads (one SELECT) and removes "
+    "folders; the store's lock is the DuckDB connection itself, which both ways hold"
+)
+
+
+def _same(reason: str, prefix: str, *mutants: str) -> dict[str, str]:
+    return {f"{prefix}{mutant}": reason for mutant in mutants}
+
+
 EQUIVALENT = {
-    f"{_FS}get_feature_group__mutmut_8": "stacklevel 2 -> 3: mutmut's trampoline adds a frame, so both "
-    "point outside the store under mutmut (a plain pytest run tells them apart)",
-    f"{_FS}get_feature_view__mutmut_8": "stacklevel 2 -> 3: as above",
-    f"{_FS}create_feature_view__mutmut_12": "existing_ok=False -> None: only its truth value is read",
+    **_same(_STACKLEVEL, _FS, "get_feature_group__mutmut_8", "get_feature_view__mutmut_8"),
+    **_same(_TRUTH, _FS, "create_feature_view__mutmut_12"),
+    **_same(
+        'type or "" -> or "XXXX": neither is a key of _OFFLINE_TYPES', _E, "feature.xǁFilterǁ_sql__mutmut_6"
+    ),
+    **_same(_SQL_CASE, _E, "feature.xǁFilterǁ_sql__mutmut_26"),
+    **_same(
+        _UNREAD,
+        _FV,
+        "train_test_split__mutmut_5",
+        "train_test_split__mutmut_8",
+        "training_data__mutmut_1",
+        "training_data__mutmut_4",
+        "get_batch_data__mutmut_1",
+    ),
+    **_same(
+        _LOWERED, _FV, "train_test_split__mutmut_10", "training_data__mutmut_6", "get_batch_data__mutmut_3"
+    ),
+    **_same(_TRUTH, _FV, "get_batch_data__mutmut_18"),
+    **_same(
+        _RESORTED,
+        _MR,
+        "_schema_to_dict__mutmut_12",
+        "_schema_to_dict__mutmut_15",
+        "_schema_to_dict__mutmut_16",
+    ),
+    **_same(
+        "read(None) reads the file in one piece, not in 1 MiB chunks: same digest", _MR, "_sha256__mutmut_8"
+    ),
+    **_same(_SQL_CASE, _MODEL, *(f"delete__mutmut_{n}" for n in (15, 16, 22, 23))),
+    **_same(_SWEEP, _MODEL, *(f"delete__mutmut_{n}" for n in (25, 27, 28))),
 }
 KILLED, MISSED = {"killed", "timeout", "segfault", "suspicious"}, {"survived", "no tests"}
 
@@ -72,17 +124,26 @@ def score(statuses: dict[str, str], globs: tuple[str, ...]) -> tuple[Counter, fl
     return counts, (killed / (killed + missed) if killed + missed else None)
 
 
+def alive(statuses: dict[str, str], globs: tuple[str, ...]) -> list[str]:
+    return [n for n, s in statuses.items() if s in MISSED and n not in EQUIVALENT and matches(n, globs)]
+
+
 def main(argv: list[str]) -> int:
-    targets = argv or list(TARGETS)
+    modes = {"--survivors", "--report"}
+    mode = next((a for a in argv if a in modes), None)
+    targets = [a for a in argv if a not in modes] or list(TARGETS)
     globs = {target: patterns(target) for target in targets}
     wanted = tuple(dict.fromkeys(g for target_globs in globs.values() for g in target_globs))
-    subprocess.run(["mutmut", "run", *wanted], cwd=REPO, check=False)
+    if mode is None:
+        subprocess.run(["mutmut", "run", *wanted], cwd=REPO, check=False)
+    elif mode == "--survivors" and (retry := alive(results(), wanted)):
+        subprocess.run(["mutmut", "run", *retry], cwd=REPO, check=False)
     statuses = results()
     for target, glob in globs.items():
         counts, share = score(statuses, glob)
         shown = "n/a" if share is None else f"{share:.1%}"
         print(f"{target}: {shown} of non-equivalent mutants killed; {dict(sorted(counts.items()))}")
-    survivors = [n for n, s in statuses.items() if s in MISSED and n not in EQUIVALENT and matches(n, wanted)]
+    survivors = alive(statuses, wanted)
     print(f"survivors to kill or explain ({len(survivors)}): mutmut show <name>; first: {survivors[:5]}")
     return 0
 
