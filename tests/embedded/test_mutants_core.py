@@ -9,7 +9,7 @@ import os
 import time
 import warnings
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import hsfs.feature
@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 from hopsworks_common.util import _convert_event_time_to_timestamp
 
+from serverless_iris.embedded import db
 from serverless_iris.embedded.feature import Feature, Filter, Logic, TrainingDatasetFeature
 from serverless_iris.embedded.feature_store import FeatureStore
 from serverless_iris.embedded.project import LocalProject
@@ -255,3 +256,45 @@ def test_show_returns_the_first_rows(group) -> None:
     assert len(group.show(2)) == 2
     with pytest.raises(NotImplementedError):
         group.show(2, online=True)
+
+
+ZONE_FREE = [
+    datetime(2024, 1, 3, 10, 11, 12, 123456),
+    date(2024, 1, 3),
+    pd.Timestamp("2024-01-03 10:11:12.123"),
+    "2024-01-03",
+    "2024-01-03 10:11:12",
+    "2024-01-03T10:11:12Z",
+]
+
+
+@pytest.mark.parametrize("value", ZONE_FREE, ids=repr)
+def test_a_zone_free_time_is_utc_whatever_the_local_zone(new_york: None, value) -> None:
+    """Differential: ``hopsworks_common.util._convert_event_time_to_timestamp`` reads a zone-free time
+    (a naive datetime or Timestamp, a date, a string) as UTC."""
+    expected = pd.Timestamp(str(value).rstrip("Z"), tz="UTC").value // 10**6
+    assert _epoch_ms(value) == _convert_event_time_to_timestamp(value) == expected
+
+
+def test_a_timestamp_with_nanoseconds_warns_as_the_sdk_warns() -> None:
+    """Both go through ``Timestamp.to_pydatetime``, which says it drops the nanoseconds."""
+    value = pd.Timestamp("2024-01-03 10:11:12.123456789")
+    with warnings.catch_warnings(record=True) as sdk:
+        warnings.simplefilter("always")
+        expected = _convert_event_time_to_timestamp(value)
+    with warnings.catch_warnings(record=True) as ours:
+        warnings.simplefilter("always")
+        assert _epoch_ms(value) == expected
+    assert [str(w.message) for w in ours] == [str(w.message) for w in sdk] != []
+
+
+def test_a_training_dataset_is_recorded_at_utc(new_york: None, fs: FeatureStore, group) -> None:
+    """Like every ``created`` column of the store's metadata (``fs_feature_groups``), in UTC."""
+    view = fs.create_feature_view(name="v", version=1, query=group.select_all())
+    view.training_data()
+    with db.connect(fs._store) as con:
+        recorded, group_saved = (
+            con.execute(f"SELECT max(created) FROM {table}").fetchone()[0]
+            for table in ("fs_training_datasets", "fs_feature_groups")
+        )
+    assert abs(recorded - group_saved) < timedelta(hours=1)  # the local zone is 5 hours off

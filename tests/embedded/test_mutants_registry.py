@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from hopsworks_common.util import _input_example_to_json as sdk_input_example_to_json
+from hopsworks_common.util import _validate_metrics as sdk_validate_metrics
 
 from serverless_iris.embedded import model_registry
 from serverless_iris.embedded.feature_store import FeatureStore
@@ -179,3 +180,13 @@ def test_a_delete_that_fails_half_way_deletes_nothing(
 
     again = registry.get_model("iris", model.version)
     assert (Path(again.download()) / "model.bin").read_bytes() == b"w"
+
+
+@pytest.mark.parametrize("metrics", [[("a", 1)], {1: 0.5}, {"a": "high"}])
+def test_bad_metrics_are_refused_with_the_sdks_message(registry: ModelRegistry, metrics) -> None:
+    """Differential: ``hopsworks_common.util._validate_metrics``."""
+    with pytest.raises((TypeError, ValueError)) as sdk:
+        sdk_validate_metrics(metrics)
+    with pytest.raises(type(sdk.value)) as caught:
+        registry.python.create_model("iris", metrics=metrics)
+    assert str(caught.value) == str(sdk.value)
