@@ -45,6 +45,8 @@ _LOWERED = '"default" -> "DEFAULT": dataframe_type is lower-cased before use (te
 _TRUTH = "False -> None: only its truth value is read"
 _SQL_CASE = "the case of SQL keywords and identifiers: DuckDB ignores it"
 _RESORTED = "sort_keys of an intermediate dict: _to_json sorts the keys again before anything is stored"
+_FLUSH = "flush of a print: changes when the text reaches the terminal, not what it says"
+_EXISTING = "ignore_errors of rmtree on a folder that exists here (made by mkdtemp or listed by iterdir)"
 _SWEEP = (
     "the leftover sweep after a delete outside a transaction: it only reads (one SELECT) and removes "
     "folders; the store's lock is the DuckDB connection itself, which both ways hold"
@@ -87,6 +89,22 @@ EQUIVALENT = {
     ),
     **_same(_SQL_CASE, _MODEL, *(f"delete__mutmut_{n}" for n in (15, 16, 22, 23))),
     **_same(_SWEEP, _MODEL, *(f"delete__mutmut_{n}" for n in (25, 27, 28))),
+    **_same(_STACKLEVEL, f"{_E}model_registry.xǁModelRegistryǁ", "get_model__mutmut_8"),
+    **_same(
+        _SQL_CASE,
+        f"{_E}model_registry.xǁModelRegistryǁ",
+        *("get_model__mutmut_16", "get_model__mutmut_17", "get_models__mutmut_6", "get_models__mutmut_7"),
+    ),
+    **_same(_SQL_CASE, _MODEL, "download__mutmut_12", "download__mutmut_13"),
+    **_same(_FLUSH, _MODEL, *(f"_cached__mutmut_{n}" for n in (19, 21, 22))),
+    **_same(_EXISTING, _MODEL, *(f"_cached__mutmut_{n}" for n in (39, 41, 42, 45, 47, 48))),
+    **_same(_EXISTING, _MODEL, *(f"download__mutmut_{n}" for n in (52, 54, 55))),
+    **_same("Path.rglob of a missing folder yields nothing, as {} is", _MODEL, "download__mutmut_18"),
+    **_same(
+        "the name of the scratch folder, removed before download returns or raises",
+        _MODEL,
+        *(f"download__mutmut_{n}" for n in (29, 30, 31, 35)),
+    ),
 }
 KILLED, MISSED = {"killed", "timeout", "segfault", "suspicious"}, {"survived", "no tests"}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+import warnings
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -190,3 +191,57 @@ def test_bad_metrics_are_refused_with_the_sdks_message(registry: ModelRegistry, 
     with pytest.raises(type(sdk.value)) as caught:
         registry.python.create_model("iris", metrics=metrics)
     assert str(caught.value) == str(sdk.value)
+
+
+@pytest.mark.parametrize("version", ["2", 1.5, 0, True])
+def test_a_version_that_is_no_positive_integer_is_refused(registry: ModelRegistry, version) -> None:
+    for call in (
+        lambda: registry.get_model("iris", version),
+        lambda: registry.python.create_model("iris", version=version),
+    ):
+        with pytest.raises(ValueError) as caught:
+            call()
+        assert str(caught.value) == f"version must be a positive integer, got {version!r}"
+
+
+def test_no_version_warns_at_the_callers_line(registry: ModelRegistry) -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert registry.get_model("iris") is None
+    (warning,) = caught
+    assert warning.filename != model_registry.__file__
+    assert str(warning.message) == "No version provided for getting model `iris`, defaulting to `1`."
+
+
+def test_a_second_download_says_it_uses_the_cached_files(
+    registry: ModelRegistry, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    model = _save(registry, tmp_path)
+    first = model.download()
+    capsys.readouterr()
+    assert model.download() == first
+    assert capsys.readouterr().out == f"Using cached model files at '{first}'.\n"
+
+
+def test_a_download_into_an_existing_folder_adds_the_files(registry: ModelRegistry, tmp_path: Path) -> None:
+    model = _save(registry, tmp_path)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "notes.txt").write_text("mine")
+    assert model.download(str(tmp_path / "out")) == str(tmp_path / "out")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["model.bin", "notes.txt"]
+
+
+def test_a_failed_verification_names_every_problem_and_leaves_no_copy(
+    registry: ModelRegistry, tmp_path: Path
+) -> None:
+    model = _save(registry, tmp_path)
+    version = Path(model.version_path)
+    (version / "model.bin").unlink()
+    (version / "extra.txt").write_text("x")
+    with pytest.raises(model_registry.ModelIntegrityError) as caught:
+        model.download()
+    assert str(caught.value) == (
+        f"model 'iris' version 1 in {version} failed verification and was not loaded: model.bin: missing; "
+        "extra.txt: not part of the saved model. Delete this version (Model.delete()) and save it again."
+    )
+    assert list(tmp_path.glob("serverless-iris-model-*")) == []  # the fixture's temporary folder
