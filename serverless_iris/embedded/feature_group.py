@@ -147,7 +147,10 @@ class FeatureGroup(ExpectationSuiteMixin):
 
     def __getitem__(self, name: str) -> Feature:
         if not isinstance(name, str):
-            raise TypeError(f"Expected type `str`, got `{type(name)}`. Features are accessible by name.")
+            raise TypeError(  # hsfs.feature_group.FeatureGroup.__getitem__'s message
+                f"Expected type `str`, got `{type(name)}`. "
+                "Features and transformations are accessible by name."
+            )
         for feature in self.__dict__.get("_features", []):
             if feature.name == name:
                 return feature

@@ -4,8 +4,10 @@ Development)."""
 
 from __future__ import annotations
 
+import copy
 import operator
 import os
+import pickle
 import time
 import warnings
 from collections.abc import Iterator
@@ -298,3 +300,18 @@ def test_a_training_dataset_is_recorded_at_utc(new_york: None, fs: FeatureStore,
             for table in ("fs_training_datasets", "fs_feature_groups")
         )
     assert abs(recorded - group_saved) < timedelta(hours=1)  # the local zone is 5 hours off
+
+
+def test_a_feature_by_a_key_that_is_no_name_is_the_sdks_type_error(group) -> None:
+    with pytest.raises(TypeError) as caught:
+        group[1]
+    assert str(caught.value) == (
+        "Expected type `str`, got `<class 'int'>`. Features and transformations are accessible by name."
+    )
+
+
+def test_a_group_survives_copy_and_pickle(group) -> None:
+    """``copy`` and ``pickle`` look up attributes on an object whose ``__init__`` has not run."""
+    for clone in (copy.copy(group), copy.deepcopy(group), pickle.loads(pickle.dumps(group))):
+        assert [f.name for f in clone.features] == ["k", "x", "s", "d"]
+        assert _keys(clone.read()) == [1, 2, 3]
