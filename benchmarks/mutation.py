@@ -65,6 +65,17 @@ EQUIVALENT = {
     ),
     **_same(_SQL_CASE, _E, "feature.xǁFilterǁ_sql__mutmut_26"),
     **_same(
+        "DuckDB reads `x IN ()` as false, as the FALSE written instead",
+        _E,
+        "feature.xǁFilterǁ_sql__mutmut_21",
+    ),
+    **_same(
+        "DuckDB compares a DATE with a TIMESTAMP at the date's midnight, as the explicit CAST does",
+        f"{_E}feature.xǁ_EventTimeBoundǁ",
+        *(f"_sql__mutmut_{n}" for n in (16, 17, 18)),
+    ),
+    **_same(_SQL_CASE, _FV, *(f"_new_training_dataset__mutmut_{n}" for n in (4, 5, 7, 8, 16, 17))),
+    **_same(
         _UNREAD,
         _FV,
         "train_test_split__mutmut_5",

@@ -4,6 +4,7 @@ refusals before a save, the stored feature-view reference, and input examples as
 from __future__ import annotations
 
 import json
+import linecache
 import tempfile
 import warnings
 from contextlib import contextmanager
@@ -245,3 +246,16 @@ def test_a_failed_verification_names_every_problem_and_leaves_no_copy(
         "extra.txt: not part of the saved model. Delete this version (Model.delete()) and save it again."
     )
     assert list(tmp_path.glob("serverless-iris-model-*")) == []  # the fixture's temporary folder
+
+
+@pytest.mark.parametrize("metadata", [{}, {"feature_view": _view("iris", 3)}], ids=["no view", "no dataset"])
+def test_provenance_warnings_point_at_the_save_not_at_the_registry(
+    registry: ModelRegistry, tmp_path: Path, metadata: dict
+) -> None:
+    """Each points at the line that called ``save`` (under mutmut's trampoline: ``save``'s own call)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _save(registry, tmp_path, **metadata)
+    assert [type(w.message).__name__ for w in caught] == ["ProvenanceWarning"] * (1 + len(metadata))
+    for warning in caught:
+        assert not linecache.getline(warning.filename, warning.lineno).strip().startswith("warnings.warn(")
