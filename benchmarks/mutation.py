@@ -101,6 +101,21 @@ EQUIVALENT = {
     **_same(_SQL_CASE, _MODEL, *(f"delete__mutmut_{n}" for n in (15, 16, 22, 23))),
     **_same(_SWEEP, _MODEL, *(f"delete__mutmut_{n}" for n in (25, 27, 28))),
     **_same(_STACKLEVEL, f"{_E}model_registry.xǁModelRegistryǁ", "get_model__mutmut_8"),
+    **_same(_STACKLEVEL.replace("2 -> 3", "3 -> 4"), _MODEL, "_complete_provenance__mutmut_17"),
+    **_same(_SQL_CASE, _MODEL, "_claim_version__mutmut_18"),
+    **_same(_SQL_CASE, _MR, "_remove_leftovers__mutmut_11"),
+    **_same(
+        "read(None) copies the file in one piece, not in 1 MiB chunks: same bytes",
+        _MR,
+        "_copy_file__mutmut_22",
+    ),
+    **_same(
+        "parents of mkdir: models/ exists by then (the staging folder was made under it)",
+        _MODEL,
+        "save__mutmut_39",
+        "save__mutmut_43",
+    ),
+    **_same("a default never used: the store always passes the saved description", _FV, "__init____mutmut_1"),
     **_same(
         _SQL_CASE,
         f"{_E}model_registry.xǁModelRegistryǁ",

@@ -154,7 +154,7 @@ class FeatureGroup(ExpectationSuiteMixin):
         for feature in self.__dict__.get("_features", []):
             if feature.name == name:
                 return feature
-        raise KeyError(f"'FeatureGroup' object has no feature called '{name}'.")
+        raise KeyError(f"'FeatureGroup' object has no feature or transformation called '{name}'.")
 
     def __getattr__(self, name: str) -> Feature:
         """``fg.sepal_length`` is the feature of that name, as in hsfs; an attribute the SDK's class has

@@ -315,3 +315,9 @@ def test_a_group_survives_copy_and_pickle(group) -> None:
     for clone in (copy.copy(group), copy.deepcopy(group), pickle.loads(pickle.dumps(group))):
         assert [f.name for f in clone.features] == ["k", "x", "s", "d"]
         assert _keys(clone.read()) == [1, 2, 3]
+
+
+def test_a_missing_feature_by_name_is_the_sdks_key_error(group) -> None:
+    with pytest.raises(KeyError) as caught:
+        group["nope"]
+    assert caught.value.args == ("'FeatureGroup' object has no feature or transformation called 'nope'.",)

@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 from hopsworks_common.util import _input_example_to_json as sdk_input_example_to_json
 from hopsworks_common.util import _validate_metrics as sdk_validate_metrics
+from hopsworks_common.util import _validate_model_name as sdk_validate_model_name
 
 from serverless_iris.embedded import model_registry
 from serverless_iris.embedded.feature_store import FeatureStore
@@ -259,3 +260,41 @@ def test_provenance_warnings_point_at_the_save_not_at_the_registry(
     assert [type(w.message).__name__ for w in caught] == ["ProvenanceWarning"] * (1 + len(metadata))
     for warning in caught:
         assert not linecache.getline(warning.filename, warning.lineno).strip().startswith("warnings.warn(")
+
+
+def test_a_bad_model_name_is_refused_with_the_sdks_message(registry: ModelRegistry) -> None:
+    with pytest.raises(Exception) as sdk:
+        sdk_validate_model_name("iris model")
+    with pytest.raises(ModelRegistryException) as caught:
+        registry.python.create_model("iris model")
+    assert str(caught.value) == str(sdk.value)
+
+
+def test_a_save_failing_after_its_files_are_in_place_leaves_nothing_and_raises_its_error(
+    registry: ModelRegistry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def planted(*args, **kwargs) -> None:
+        raise RuntimeError("planted failure")
+
+    monkeypatch.setattr(model_registry.Model, "_insert", planted)
+    with pytest.raises(RuntimeError, match="planted failure"):
+        _save(registry, tmp_path)
+    monkeypatch.undo()
+
+    assert registry.get_models("iris") == []
+    assert not (tmp_path / "store" / "models" / "iris" / "1").exists()
+    assert _save(registry, tmp_path).version == 1
+
+
+def test_provenance_reads_the_schema_of_the_training_dataset_the_view_last_made(
+    registry: ModelRegistry, tmp_path: Path
+) -> None:
+    asked = []
+    view = SimpleNamespace(
+        name="iris",
+        version=1,
+        get_last_accessed_training_dataset=lambda: 4,
+        get_training_dataset_schema=lambda version: asked.append(version) or [],
+    )
+    model = _save(registry, tmp_path, feature_view=view)
+    assert asked == [4] and registry.get_model("iris", model.version).training_dataset_version == 4
