@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import linecache
+import os
 import tempfile
+import time
 import warnings
 from contextlib import contextmanager
 from datetime import datetime
@@ -273,7 +275,10 @@ def test_a_bad_model_name_is_refused_with_the_sdks_message(registry: ModelRegist
 def test_a_save_failing_after_its_files_are_in_place_leaves_nothing_and_raises_its_error(
     registry: ModelRegistry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    insert = model_registry.Model._insert
+
     def planted(*args, **kwargs) -> None:
+        insert(*args, **kwargs)  # the rows are written, the transaction is not committed yet
         raise RuntimeError("planted failure")
 
     monkeypatch.setattr(model_registry.Model, "_insert", planted)
@@ -298,3 +303,67 @@ def test_provenance_reads_the_schema_of_the_training_dataset_the_view_last_made(
     )
     model = _save(registry, tmp_path, feature_view=view)
     assert asked == [4] and registry.get_model("iris", model.version).training_dataset_version == 4
+
+
+def test_a_save_says_where_the_model_is_and_when_it_was_created(
+    registry: ModelRegistry, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    before = time.time_ns() // 1_000_000
+    model = _save(registry, tmp_path)
+    after = time.time_ns() // 1_000_000
+    assert capsys.readouterr().out == f"Model created, explore it at {model.version_path}\n"
+    assert before <= model.created <= after
+    assert registry.get_model("iris", model.version).created == model.created
+
+
+def test_saving_an_existing_version_is_the_sdks_refusal(registry: ModelRegistry, tmp_path: Path) -> None:
+    _save(registry, tmp_path, version=1)
+    with pytest.raises(ModelRegistryException) as caught:
+        _save(registry, tmp_path, version=1)
+    assert str(caught.value) == (
+        "Model with name iris and version 1 already exists, please select another version."
+    )
+
+
+def test_each_file_is_recorded_with_its_size(registry: ModelRegistry, tmp_path: Path) -> None:
+    """Sizes over the 1 MiB copy chunk are summed over every chunk."""
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "big.bin").write_bytes(b"x" * (3 << 19))
+    model = _save(registry, tmp_path)
+    with model_registry.connect(tmp_path / "store") as con:
+        sizes = dict(con.execute("SELECT path, size FROM model_files").fetchall())
+    assert sizes == {"big.bin": 3 << 19, "model.bin": 1}
+    assert model.version == 1
+
+
+def test_a_save_makes_its_folders_durable_and_offers_its_kill_point(
+    registry: ModelRegistry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every folder a new entry appears in is fsynced (POSIX), and the crash tests' ``model-save`` point
+    comes when the files are in their version folder."""
+    opened, points = [], []
+    real_open = os.open
+
+    def recording_open(path, flags, *args, **kwargs):
+        if flags == os.O_RDONLY:
+            opened.append(Path(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    def point(name: str) -> None:
+        points.append(
+            (name, sorted(p.name for p in (tmp_path / "store" / "models" / "iris" / "1").iterdir()))
+        )
+
+    monkeypatch.setattr(model_registry.os, "open", recording_open)
+    monkeypatch.setattr(model_registry, "kill_point", point)
+    (tmp_path / "m" / "sub").mkdir(parents=True)
+    (tmp_path / "m" / "sub" / "deep.bin").write_bytes(b"d")
+    _save(registry, tmp_path)
+    monkeypatch.undo()
+
+    models = tmp_path / "store" / "models"
+    assert points == [("model-save", ["model.bin", "sub"])]
+    if os.name == "posix":
+        assert {models / ".staging", models / "iris"} <= set(opened)
+        staged = [p.relative_to(models / ".staging") for p in opened if p.is_relative_to(models / ".staging")]
+        assert sorted(len(p.parts) for p in staged) == [0, 1, 2]  # .staging, its <uuid>, <uuid>/sub
