@@ -318,11 +318,13 @@ def test_a_save_says_where_the_model_is_and_when_it_was_created(
 
 def test_saving_an_existing_version_is_the_sdks_refusal(registry: ModelRegistry, tmp_path: Path) -> None:
     _save(registry, tmp_path, version=1)
+    refusal = "Model with name iris and version 1 already exists, please select another version."
     with pytest.raises(ModelRegistryException) as caught:
         _save(registry, tmp_path, version=1)
-    assert str(caught.value) == (
-        "Model with name iris and version 1 already exists, please select another version."
-    )
+    assert str(caught.value) == refusal
+    with pytest.raises(ModelRegistryException) as caught:  # a model read back, saved again
+        registry.get_model("iris", 1).save(str(tmp_path / "m"))
+    assert str(caught.value) == refusal
 
 
 def test_each_file_is_recorded_with_its_size(registry: ModelRegistry, tmp_path: Path) -> None:
