@@ -147,11 +147,14 @@ class FeatureGroup(ExpectationSuiteMixin):
 
     def __getitem__(self, name: str) -> Feature:
         if not isinstance(name, str):
-            raise TypeError(f"Expected type `str`, got `{type(name)}`. Features are accessible by name.")
+            raise TypeError(  # hsfs.feature_group.FeatureGroup.__getitem__'s message
+                f"Expected type `str`, got `{type(name)}`. "
+                "Features and transformations are accessible by name."
+            )
         for feature in self.__dict__.get("_features", []):
             if feature.name == name:
                 return feature
-        raise KeyError(f"'FeatureGroup' object has no feature called '{name}'.")
+        raise KeyError(f"'FeatureGroup' object has no feature or transformation called '{name}'.")
 
     def __getattr__(self, name: str) -> Feature:
         """``fg.sepal_length`` is the feature of that name, as in hsfs; an attribute the SDK's class has

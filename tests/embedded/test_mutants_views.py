@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import hsfs.feature_view
 import numpy as np
 import pandas as pd
 import pytest
@@ -99,3 +100,39 @@ def test_a_view_without_labels_returns_features_of_the_asked_type_and_no_labels(
 
     assert y is None and isinstance(x, np.ndarray)
     assert sorted(x[:, 0].tolist()) == [10, 20, 30, 40, 50, 60]
+
+
+@pytest.mark.parametrize("method", ["get_batch_data", "training_data", "train_test_split"])
+@pytest.mark.parametrize("unknown", [{"a": 1}, {"b": 1, "a": 2, "c": 3}])
+def test_unknown_keywords_are_refused_as_the_sdk_refuses_them(view, method: str, unknown: dict) -> None:
+    """Differential: ``hsfs.feature_view.FeatureView._reject_unknown_kwargs``."""
+    with pytest.raises(TypeError) as sdk:
+        hsfs.feature_view.FeatureView._reject_unknown_kwargs(unknown, method)
+    with pytest.raises(TypeError) as caught:
+        getattr(view, method)(**unknown)
+    assert str(caught.value) == str(sdk.value)
+
+
+def test_a_time_window_on_a_view_without_event_time_is_the_sdks_error(fs: FeatureStore) -> None:
+    """``hsfs.core.feature_view_engine.FeatureViewEngine.get_batch_data``'s message."""
+    plain = fs.create_feature_group(name="plain", version=1, primary_key=["k"])
+    plain.insert(pd.DataFrame({"k": [1]}))
+    view = fs.create_feature_view(name="plain", version=1, query=plain.select_all())
+    with pytest.raises(ValueError) as caught:
+        view.get_batch_data(end_time=DAY[3])
+    assert str(caught.value) == (
+        "Cannot generate dataset(s) from the given start/end time because event time column is not "
+        "available in the left feature groups. A start/end time should not be provided as parameters."
+    )
+
+
+def test_an_end_time_alone_bounds_batch_data(view) -> None:
+    assert _keys(view.get_batch_data(end_time=DAY[3])) == [1, 2]
+    assert _keys(view.get_batch_data(start_time=DAY[5])) == [5, 6]
+
+
+def test_a_date_event_time_window_compares_dates_as_midnight(fs: FeatureStore) -> None:
+    days = fs.create_feature_group(name="days", version=1, primary_key=["k"], event_time="d")
+    days.insert(pd.DataFrame({"k": [1, 2, 3], "d": [t.date() for t in DAY[1:4]], "f": [10, 20, 30]}))
+    view = fs.create_feature_view(name="days", version=1, query=days.select(["f"]))
+    assert _keys(view.get_batch_data(start_time=DAY[2], end_time=DAY[3] + pd.Timedelta(hours=1))) == [2, 3]
