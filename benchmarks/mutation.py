@@ -34,6 +34,7 @@ TARGETS = {
 }
 # mutant name -> why no test can tell it from the original (names are mutmut's; renumbered on edits)
 _E = "serverless_iris.embedded."
+_P = "serverless_iris.runner.parameters."
 _FS, _FV = f"{_E}feature_store.xǁFeatureStoreǁ", f"{_E}feature_view.xǁFeatureViewǁ"
 _MODEL, _MR = f"{_E}model_registry.xǁModelǁ", f"{_E}model_registry.x_"
 _STACKLEVEL = (
@@ -129,14 +130,37 @@ EQUIVALENT = {
         *("get_model__mutmut_16", "get_model__mutmut_17", "get_models__mutmut_6", "get_models__mutmut_7"),
     ),
     **_same(_SQL_CASE, _MODEL, "download__mutmut_12", "download__mutmut_13"),
-    **_same(_FLUSH, _MODEL, *(f"_cached__mutmut_{n}" for n in (19, 21, 22))),
-    **_same(_EXISTING, _MODEL, *(f"_cached__mutmut_{n}" for n in (39, 41, 42, 45, 47, 48))),
+    **_same(_FLUSH, _MODEL, *(f"_cached__mutmut_{n}" for n in (22, 24, 25))),
+    **_same(_EXISTING, _MODEL, *(f"_cached__mutmut_{n}" for n in (42, 44, 45, 49, 51, 52))),
+    **_same(
+        "the length of the store's digest in the cache folder's name: any prefix names the store",
+        _MODEL,
+        "_cached__mutmut_4",
+    ),
     **_same(_EXISTING, _MODEL, *(f"download__mutmut_{n}" for n in (52, 54, 55))),
     **_same("Path.rglob of a missing folder yields nothing, as {} is", _MODEL, "download__mutmut_18"),
     **_same(
         "the name of the scratch folder, removed before download returns or raises",
         _MODEL,
         *(f"download__mutmut_{n}" for n in (29, 30, 31, 35)),
+    ),
+    **_same(
+        '"" -> "XXXX" for a parameter with no allowed values: neither text parses as a condition, so both '
+        "give no condition",
+        _P,
+        "xǁParameterǁcheck__mutmut_7",
+    ),
+    **_same(
+        "zip's strict=True over a comparison's operators and operands: Python's parser always gives as "
+        "many of each",
+        _P,
+        *(f"x__holds__mutmut_{n}" for n in (26, 29, 30)),
+    ),
+    **_same(
+        "the value bound to a listed item: literals ignore it, and a list naming the parameter itself "
+        "(X in [X]) holds either way",
+        _P,
+        "x__holds__mutmut_47",
     ),
 }
 KILLED, MISSED = {"killed", "timeout", "segfault", "suspicious"}, {"survived", "no tests"}

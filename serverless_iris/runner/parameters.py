@@ -77,7 +77,7 @@ class Parameter:
     def check(self, value: Any, text: str) -> None:
         """Refuse ``value`` (converted from ``text``) when the notebook's condition does not hold for it."""
         condition = _condition(self.allowed or "", self.name)
-        if condition is not None and not _holds(condition, self.name, value):
+        if condition is not None and not _holds(condition, value):
             raise ParameterError(
                 f"-p {self.name}={text}: not allowed; the notebook allows only {self.allowed} "
                 f"({self.name}: {self.description})"
@@ -207,21 +207,21 @@ def _condition(text: str, name: str) -> ast.expr | None:
     return tree
 
 
-def _holds(node: ast.expr, name: str, value: Any) -> Any:
-    """Evaluate a condition from :func:`_condition` with ``name`` bound to ``value``; a comparison that
+def _holds(node: ast.expr, value: Any) -> Any:
+    """Evaluate a condition from :func:`_condition` with its one name bound to ``value``; a comparison that
     Python refuses (``None < 1``) is false."""
     if isinstance(node, ast.Name):
         return value
     if isinstance(node, ast.BoolOp):
-        results = (_holds(operand, name, value) for operand in node.values)
+        results = (_holds(operand, value) for operand in node.values)
         return all(results) if isinstance(node.op, ast.And) else any(results)
     if isinstance(node, ast.UnaryOp):
-        operand = _holds(node.operand, name, value)
+        operand = _holds(node.operand, value)
         return not operand if isinstance(node.op, ast.Not) else -operand
     if isinstance(node, ast.Compare):
-        left = _holds(node.left, name, value)
+        left = _holds(node.left, value)
         for op, right_node in zip(node.ops, node.comparators, strict=True):
-            right = _holds(right_node, name, value)
+            right = _holds(right_node, value)
             try:
                 if not _COMPARISONS[type(op)](left, right):
                     return False
@@ -230,6 +230,6 @@ def _holds(node: ast.expr, name: str, value: Any) -> Any:
             left = right
         return True
     if isinstance(node, ast.Tuple | ast.List | ast.Set):
-        return [_holds(item, name, value) for item in node.elts]
+        return [_holds(item, value) for item in node.elts]
     assert isinstance(node, ast.Constant)
     return node.value

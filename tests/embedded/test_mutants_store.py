@@ -245,3 +245,26 @@ def test_a_view_needs_a_query_on_a_saved_group(fs: FeatureStore) -> None:
     assert str(caught.value) == (
         "Feature group 'g' is not saved yet: insert data before creating a feature view on it."
     )
+
+
+def test_get_or_create_gives_a_new_group_the_expectation_suite_it_was_given(tmp_path: Path) -> None:
+    """``get_or_create_feature_group(expectation_suite=...)`` creates the group with the suite, as
+    ``create_feature_group`` does (hsfs passes it to the FeatureGroup it creates)."""
+    from hsfs.expectation_suite import ExpectationSuite
+
+    between = {"column": "sepal_length", "min_value": 4.5, "max_value": 8.0}
+    suite = ExpectationSuite(
+        expectation_suite_name="sizes",
+        expectations=[
+            {"expectation_type": "expect_column_values_to_be_between", "kwargs": between, "meta": {}}
+        ],
+        meta={},
+    )
+    fs = FeatureStore(tmp_path / "store")
+    fg = fs.get_or_create_feature_group(
+        name="flowers", version=1, primary_key=["id"], expectation_suite=suite
+    )
+    fg.insert(pd.DataFrame({"id": [1], "sepal_length": [5.0]}))
+
+    saved = fs.get_feature_group("flowers", version=1).get_expectation_suite(ge_type=False)
+    assert saved is not None and saved.expectation_suite_name == "sizes"

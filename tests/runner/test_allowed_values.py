@@ -83,6 +83,8 @@ def test_allowed_values_are_the_condition_after_the_last_semicolon(
         ("None", "X in (None, True, False)", ["none", "true", "False"], ["maybe", "2"]),
         ("0.8", "0 ≤ X ≤ 1", ["0", "1", "0.8"], ["1.5", "-0.01"]),
         ("1", "not X < 0", ["0", "3"], ["-1"]),
+        ("3", "X ≥ 1 and X ≤ 5", ["1", "5"], ["0", "6"]),
+        ("0", "X ≥ -2", ["-2", "0"], ["-3"]),
     ],
 )
 def test_values_outside_the_condition_are_refused(default: str, condition: str, good, bad) -> None:
