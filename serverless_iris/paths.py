@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import os
 import signal
+from collections.abc import Mapping
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[1]  # the checkout; installed, the folder holding the package
 ASSETS_DIR = REPO_ROOT / "assets"
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 OUTPUTS_DIR = REPO_ROOT / "outputs"  # the run archive; runner.py --outputs moves it
@@ -23,6 +24,12 @@ RUN_ID_ENV = "IRIS_RUN_ID"  # set by the runner in each kernel: the run a model 
 FORK_KERNELS_ENV = "IRIS_FORK_KERNELS"  # 0: start kernels from scratch instead of forking them
 KILL_AT_ENV = "IRIS_TEST_KILL_AT"  # tests only: insert | model-save | report, see kill_point
 DEFAULT_LOCK_TIMEOUT_S = 60.0
+
+
+def importable(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` for a child Python that imports this very serverless_iris, installed or not (a kernel, a
+    model's predictor): the folder holding the package first on ``PYTHONPATH``."""
+    return {**env, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))}
 
 
 def store_path() -> Path:

@@ -30,9 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from serverless_iris.embedded.sdk_gaps import SdkGaps
+from serverless_iris.paths import importable
 
 SERVING_DIR = "serving"
-PACKAGE_PARENT = Path(__file__).resolve().parents[2]
 SPEC_FILE = "deployment.json"
 RUNTIME_FILE = "runtime.json"
 LOG_FILE = "predictor.log"
@@ -155,8 +155,7 @@ class Deployment(SdkGaps):
         env.update(
             DEPLOYMENT_NAME=self.name, MODEL_NAME=self.model_name, MODEL_VERSION=str(self.model_version)
         )
-        # the predictor imports this module by name, installed or not (a checkout run from its folder)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PACKAGE_PARENT), env.get("PYTHONPATH")]))
+        env = importable(env)  # the predictor imports this module by name
         with open(self._folder / LOG_FILE, "ab") as log:
             process = subprocess.Popen(
                 [sys.executable, "-m", "serverless_iris.embedded.model_serving", str(self._folder)],

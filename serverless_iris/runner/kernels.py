@@ -19,7 +19,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from serverless_iris.paths import NOTEBOOKS_DIR
+from serverless_iris.paths import NOTEBOOKS_DIR, importable
 from serverless_iris.runner.plan import PIPELINE
 
 MATPLOTLIB_INLINE = "module://matplotlib_inline.backend_inline"  # ipykernel's default; matplotlib reads it
@@ -35,7 +35,6 @@ LATER_IMPORTS = {
     "serverless_iris.contract": ["pandera.pandas"],  # its checks import pandera at their first call
     "hsml.schema": ["hsfs.training_dataset"],  # hsml's ColumnarSchema.__init__, at Schema(frame)
 }
-PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder holding this serverless_iris package
 
 
 def fork_server(notebooks: Path = NOTEBOOKS_DIR, first: str = "feature") -> ForkServer | None:
@@ -63,8 +62,7 @@ def kernel_environment() -> dict[str, str]:
     Figures are drawn inline, as in Jupyter, whatever ``MPLBACKEND`` the shell has (``Agg`` on many
     servers and CI images would leave the executed notebooks and their reports without plots).
     """
-    path = os.pathsep.join(filter(None, [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")]))
-    return {**os.environ, "PYTHONPATH": path, "MPLBACKEND": MATPLOTLIB_INLINE}
+    return {**importable(os.environ), "MPLBACKEND": MATPLOTLIB_INLINE}
 
 
 class Kernel:
