@@ -36,6 +36,10 @@ import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
+from serverless_iris.runner.startup import skip_unused_grammar
+
+skip_unused_grammar()  # before nbformat's jsonschema: 2 s of CPU in every worker, for a format no test checks
+
 import pytest
 from browser import chromium_browser
 from playwright.sync_api import Browser
@@ -43,6 +47,20 @@ from sample_archive import build_outputs
 from support import FullRun, Workspace, built_once, completed, make_workspace, recorded
 
 from serverless_iris.embedded.feature_store import FeatureStore
+
+# The modules that take longest, in the order pytest-xdist hands them out (addopts: --dist loadfile
+# --no-loadscope-reorder): each goes to a worker whole, so one taken last keeps the run waiting for it.
+# The slow set's first, then the default set's; every other module follows in collection order.
+LONGEST_FIRST = (
+    "runner/test_chaos.py",  # slow: 20 kills of --daily
+    "test_benchmarks.py",  # slow: the benchmark command, every section
+    "test_notebooks.py",  # slow: nine notebook executions in fresh kernels
+    "runner/test_monitoring.py",
+    "helpers/test_fuzz_contract.py",
+    "runner/test_runner.py",  # builds the shared full run
+    "runner/test_warm_imports.py",
+    "helpers/test_tryit.py",
+)
 
 BACKFILL_ROWS = 149 + 1  # assets/iris.csv: 150 flowers, one of them twice; and the first run adds today's
 
@@ -102,3 +120,14 @@ def full_run(tmp_path_factory: pytest.TempPathFactory) -> FullRun:
     folder, facts = built_once(tmp_path_factory, "full-run", build)
     space = make_workspace(folder, HOPSWORKS_API_KEY=facts["key"], MPLBACKEND="Agg")
     return FullRun(space, facts["key"], completed(facts["full"]), completed(facts["daily"]))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Put the modules of :data:`LONGEST_FIRST` first, in that order (a stable sort: the rest keep theirs)."""
+    tests = Path(__file__).parent
+
+    def rank(item: pytest.Item) -> int:
+        module = item.path.relative_to(tests).as_posix()
+        return LONGEST_FIRST.index(module) if module in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)

@@ -17,13 +17,17 @@ import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
+from bs4 import BeautifulSoup
 from filelock import FileLock
 
 from serverless_iris.files import write_json
+from serverless_iris.flowers import BACKFILL_EVENT_TIME, FEATURES
 from serverless_iris.paths import ASSETS_DIR, BACKEND_ENV, FORK_KERNELS_ENV, REPO_ROOT, STORE_ENV
 
 REPO = REPO_ROOT
@@ -157,3 +161,51 @@ def load_make_assets() -> Any:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+# --- what a crash must leave: a whole archive, and the backfill untouched ------------------------------
+
+
+def run_folders(outputs: Path) -> set[str]:
+    """The run folders under ``outputs/runs``."""
+    runs = outputs / "runs"
+    return {p.name for p in runs.iterdir() if p.is_dir()} if runs.is_dir() else set()
+
+
+def assert_archive_complete(outputs: Path, why: str = "") -> None:
+    """Every page and record on disk is whole: pages end with ``</html>`` and parse, records are JSON."""
+    for record in outputs.glob("runs/*/run.json"):
+        data = json.loads(record.read_text())  # raises on half a file
+        assert data["id"] == record.parent.name, why
+    for page in outputs.rglob("*.html"):
+        if page.name.startswith("."):
+            continue
+        text = page.read_text(encoding="utf-8")
+        assert text.rstrip().endswith("</html>"), f"{page} is cut short {why}"
+        doc = BeautifulSoup(text, "html.parser")
+        assert doc.body is not None, f"{page} has no body {why}"
+        if page.name == "index.html":
+            json.loads(doc.select_one("#runs-data").string)
+        else:
+            assert doc.select_one("#report-top") is not None, f"{page} has no report header {why}"
+
+
+def index_rows(outputs: Path) -> dict[str, dict]:
+    """``run id -> {"status": row's data-status, "shown": its status badge, "data": inlined runs-data}``."""
+    doc = BeautifulSoup((outputs / "index.html").read_text(encoding="utf-8"), "html.parser")
+    data = {run["id"]: run["status"] for run in json.loads(doc.select_one("#runs-data").string)}
+    return {
+        row["data-id"]: {
+            "status": row["data-status"],
+            "shown": row.select_one(".status").text.strip(),
+            "data": data[row["data-id"]],
+        }
+        for row in doc.select("tr.run")
+    }
+
+
+def backfill_rows(group: Any) -> pd.DataFrame:
+    """The rows of the backfill (its one event time) in feature group ``group``, in a fixed order."""
+    start = pd.Timestamp(BACKFILL_EVENT_TIME)
+    rows = group.read(start_time=start, end_time=start + timedelta(seconds=1))
+    return rows.sort_values(list(FEATURES)).reset_index(drop=True)

@@ -4,7 +4,8 @@ Not in the default run (pytest's addopts exclude the ``soak`` marker). Run it wi
 
     python -m pytest -m soak tests/test_soak.py   # 30-45 minutes on 2 cores (15-25 s a daily run)
 
-(``python -m pytest -m soak`` also runs the 50-kill chaos loop of tests/runner/test_crashes.py.)
+(The chaos loop searches longer with
+``IRIS_CHAOS_KILLS=50 python -m pytest -m slow tests/runner/test_chaos.py``.)
 
 ``IRIS_SOAK_RUNS=12 IRIS_SOAK_KEEP=5 python -m pytest -m soak tests/test_soak.py`` runs fewer daily runs
 (at least 10) and keeps fewer, to try the test itself; the checks scale with both. After the last run:

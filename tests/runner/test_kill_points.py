@@ -1,7 +1,8 @@
 """Deterministic crash of the runner mid-report: ``IRIS_TEST_KILL_AT=report`` makes ``python runner.py``
 SIGKILL itself right after the first report page of the first notebook is written (``paths.kill_point``
 in ``report.write_report``), so the test always lands in the window it means, unlike a timed kill.
-The random kill loops in tests/runner/test_crashes.py stay as well.
+The timed kills of tests/runner/test_crashes.py and the random ones of tests/runner/test_chaos.py stay
+as well.
 """
 
 from __future__ import annotations
