@@ -25,6 +25,7 @@ OWN_NAMES = [
     "Path",
     "REPORT_DIR",
     "exit",
+    "gc",
     "get_ipython",
     "json",
     "open",
@@ -87,6 +88,8 @@ def test_each_notebook_gets_a_fresh_kernel_forked_from_the_server(tmp_path: Path
         assert report["cwd"] == str(WHOAMI)
         assert report["run_id"] == report["run"]
         assert report["mpl_backend"] == "module://matplotlib_inline.backend_inline"
+        # what it inherited from the server (pandas and all) is frozen; its own objects are collected
+        assert report["gc"]["enabled"] and report["gc"]["frozen"] > 100_000, report["gc"]
 
 
 def test_without_forking_kernels_are_the_runners_children(tmp_path: Path) -> None:
@@ -96,6 +99,7 @@ def test_without_forking_kernels_are_the_runners_children(tmp_path: Path) -> Non
         assert report["names"] == OWN_NAMES
         assert report["history"] == 5
         assert report["cwd"] == str(WHOAMI)
+        assert report["gc"] == {"enabled": True, "frozen": 0}
 
 
 @pytest.mark.slow
