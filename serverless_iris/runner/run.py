@@ -17,7 +17,6 @@ import json
 import os
 import secrets
 import socket
-import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -154,9 +153,7 @@ class _Run:
         first = plan.steps[0]
         self.forks = forks or fork_server(first.path.parent, first.name)  # where kernels come from (Linux)
         self.reports = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reports")
-        # set once the notebooks no longer wait for the fork server's imports (see _warm_up)
-        self.reports_may_start = threading.Event()
-        self.reports.submit(_warm_up, plan.backend if self.today else None, self.reports_may_start)
+        self.reports.submit(_warm_up, plan.backend if self.today else None)  # off the critical path
         self.written: list[tuple[dict[str, Any], Future[list[Path]]]] = []
         self.packages = package_versions_later()
 
@@ -181,8 +178,6 @@ class _Run:
                     check = None
                 for ahead in self.steps[i + 1 : i + 3]:
                     self._prestart(ahead)
-                if self.steps[i].name != "feature" or i == len(self.steps) - 1:
-                    self.reports_may_start.set()
                 if not self._run_step(i, timeout=timeout, progress_bar=progress_bar, say=say):
                     break
                 if i == 0 and self.steps[0].name == "feature":
@@ -194,7 +189,6 @@ class _Run:
             self._interrupted(exc, say)
             return True
         finally:
-            self.reports_may_start.set()
             with signals_deferred():
                 self._stop_kernels()
         return False
@@ -401,23 +395,14 @@ def _new_store(backend: str) -> bool:
     return backend == "local" and (not folder.is_dir() or all(p.name == RUN_LOCK for p in folder.iterdir()))
 
 
-def _warm_up(backend: str | None, reports_may_start: threading.Event) -> None:
+def _warm_up(backend: str | None) -> None:
     """Imports the run needs later: the store question's (on ``backend``, when it will be asked) first,
-    as it is asked between two notebooks, then, once ``reports_may_start`` is set, nbconvert's and the
-    templates for the reports.
-
-    While the feature notebooks run, the fork server imports the next notebook's modules (scikit-learn,
-    seaborn, the Hopsworks SDK: seconds of CPU that the next kernel waits for) and the kernels and the
-    runner's main thread take the other core; nbconvert's 1.2 s of CPU would slow them. So the reports
-    wait for the first notebook that is not a feature notebook (its modules are loaded by then), or for
-    the last notebook, whose reports nothing else would overlap.
-    """
+    as it is asked between two notebooks, then nbconvert's and the templates for the reports."""
     from serverless_iris.runner import report, site
     from serverless_iris.runner.store_questions import warm_up
 
     if backend is not None:
         warm_up(backend)
-    reports_may_start.wait()
     report.warm_up()
     site.warm_up()
 
