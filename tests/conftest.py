@@ -32,6 +32,7 @@ for the tests that drive headless Chromium.
 
 from __future__ import annotations
 
+import gc
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,6 +40,7 @@ from pathlib import Path
 from serverless_iris.runner.startup import skip_unused_grammar
 
 skip_unused_grammar()  # before nbformat's jsonschema: 2 s of CPU in every worker, for a format no test checks
+gc.disable()  # until the test modules are imported: see pytest_collection below
 
 import pytest
 from browser import chromium_browser
@@ -120,6 +122,22 @@ def full_run(tmp_path_factory: pytest.TempPathFactory) -> FullRun:
     folder, facts = built_once(tmp_path_factory, "full-run", build)
     space = make_workspace(folder, HOPSWORKS_API_KEY=facts["key"], MPLBACKEND="Agg")
     return FullRun(space, facts["key"], completed(facts["full"]), completed(facts["daily"]))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_collection(session: pytest.Session) -> Iterator[object]:
+    """Import the test modules without the garbage collector, then freeze what they imported.
+
+    Every worker imports pandas, scikit-learn and the Hopsworks SDK while it collects; each full collection
+    meanwhile walked all of it (2 s of CPU per worker), and so did every later one and pytest's five at
+    the end. The fork server does the same for its kernels (``serverless_iris.runner.forkserver``): the
+    modules stay, and the collector looks only at what the tests allocate.
+    """
+    try:
+        return (yield)
+    finally:
+        gc.freeze()
+        gc.enable()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
