@@ -1,8 +1,9 @@
 """Helpers shared by test modules (on the path through tests/conftest.py): a runner workspace of its own,
 and folders built once per session for the shared fixtures.
 
-Every runner test runs ``python runner.py`` as a real subprocess, on a temporary store and outputs
-folder, with the embedded backend and no Hopsworks key.
+Runner tests run ``python runner.py`` on a temporary store and outputs folder, with the embedded backend and
+no Hopsworks key: as a real subprocess (``Workspace.run``), or through the same ``cli.main`` in the test's
+process where no process of its own is needed (``Workspace.run_here``, ``Workspace.call``).
 """
 
 from __future__ import annotations
@@ -64,18 +65,24 @@ class Workspace:
 
     def call(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         """``runner.py ARGS`` for a command that runs no notebook (``--list``, or one refused before
-        anything runs), called in this process.
+        anything runs), called in this process (:meth:`run_here`), without the fork server it would start
+        for a run that never comes (``IRIS_FORK_KERNELS=0``)."""
+        return self.run_here(*args, env={**(env or {}), FORK_KERNELS_ENV: "0"})
 
-        The same ``cli.main`` that ``runner.py`` calls, with this workspace's environment and folder and
-        the console captured, minus the seconds a new interpreter spends importing papermill and starting
-        the fork server for a run that never comes (no fork server: ``IRIS_FORK_KERNELS=0``). Commands
-        that run a notebook go through :meth:`run`; tests/runner/test_runner.py checks that
-        ``runner.py`` exits with ``main``'s code.
+    def run_here(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        """``runner.py ARGS`` called in this process: the same ``cli.main`` that ``runner.py`` calls, with
+        this workspace's environment and folder and the console captured, minus the 2 s of CPU a new
+        interpreter spends importing papermill, nbconvert and pandas.
+
+        The kernels are the same: forked from a fork server of the run's own (a child of this process).
+        What only a process of its own can show stays with :meth:`run`: ``runner.py``'s exit code and
+        console (tests/runner/test_runner.py), signals and kills, what its children print, and what the
+        secrets tests check never appears anywhere.
         """
         from serverless_iris.runner import cli
 
         out, err = io.StringIO(), io.StringIO()
-        wanted = {**self.env, **(env or {}), FORK_KERNELS_ENV: "0"}
+        wanted = {**self.env, **(env or {})}
         with pytest.MonkeyPatch.context() as patch:
             # only the variables that differ: the C environment is not thread-safe, and threads of native
             # libraries (ZeroMQ, delta-rs) may read it meanwhile

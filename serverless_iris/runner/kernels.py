@@ -76,13 +76,13 @@ class Kernel:
     """
 
     def __init__(self, notebook: Path, env: dict[str, str], forks: ForkServer | None) -> None:
-        from jupyter_client import AsyncKernelManager, BlockingKernelClient
+        from jupyter_client import BlockingKernelClient
         from jupyter_core.utils import run_sync
 
-        from serverless_iris.runner.provisioner import ForkedProvisioner
+        from serverless_iris.runner.provisioner import ClientClosingManager, ForkedProvisioner
 
         self._run_sync = run_sync
-        self.manager = AsyncKernelManager(
+        self.manager = ClientClosingManager(
             kernel_name=KERNEL_NAME,
             kernel_spec_manager=_this_interpreter(),
             client_class="serverless_iris.runner.provisioner.ReadyClient",  # the client nbclient gets
@@ -136,6 +136,7 @@ class Kernel:
             return
         self._stopped = True
         self._warmer.stop_channels()
+        self.manager.close_clients()
         self._run_sync(self._kill)()
 
     async def _kill(self) -> None:

@@ -1,5 +1,6 @@
 """The runner's jupyter_client pieces: the provisioner of a forked kernel (see
-:mod:`serverless_iris.runner.forkserver`) and a client that does not wait for idle output.
+:mod:`serverless_iris.runner.forkserver`), a client that does not wait for idle output, and a kernel
+manager that closes the clients it handed out.
 
 Kept apart from the fork server's module because importing jupyter_client takes the runner a quarter of
 a second, which it spends after the server has started.
@@ -14,6 +15,7 @@ from queue import Empty
 from typing import Any
 
 from jupyter_client.asynchronous import AsyncKernelClient
+from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
 
 from serverless_iris.runner.forkserver import LAUNCHER, ForkServer
@@ -71,3 +73,26 @@ class ReadyClient(AsyncKernelClient):  # type: ignore[misc]
         except Empty:
             return False
         return True
+
+
+class ClientClosingManager(AsyncKernelManager):  # type: ignore[misc]
+    """A kernel manager that remembers the clients it hands out, so that they are closed with the kernel.
+
+    nbclient opens its client through ``manager.client()`` and, as it did not start the kernel, leaves the
+    client's channels open when the notebook ends: a heartbeat thread pinging the dead kernel every 3 s
+    and the client's sockets, one set per notebook, for as long as the process lives.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.handed_out: list[AsyncKernelClient] = []
+
+    def client(self, **kwargs: Any) -> AsyncKernelClient:
+        client = super().client(**kwargs)
+        self.handed_out.append(client)
+        return client
+
+    def close_clients(self) -> None:
+        for client in self.handed_out:
+            client.stop_channels()
+        self.handed_out.clear()

@@ -34,7 +34,7 @@ def test_daily_does_not_train_when_the_registry_cannot_be_read(workspace: Worksp
     workspace.store.mkdir(parents=True)
     (workspace.store / DB_FILE).write_bytes(b"not a duckdb file\n" * 64)
 
-    done = workspace.run(*DAILY)
+    done = workspace.run_here(*DAILY)
 
     assert done.returncode == 0, done.stdout + done.stderr
     assert "training" not in done.stdout
@@ -61,7 +61,7 @@ def test_a_secret_marker_in_the_middle_of_a_name_is_refused(name: str) -> None:
 
 
 def test_the_runner_refuses_a_middle_marker_name_before_any_kernel_starts(workspace: Workspace) -> None:
-    done = workspace.run("--notebooks", str(FIXTURES / "ok"), "-p", "API_KEY_FILE=/home/me/secret-value")
+    done = workspace.call("--notebooks", str(FIXTURES / "ok"), "-p", "API_KEY_FILE=/home/me/secret-value")
 
     assert done.returncode == 2, done.stdout + done.stderr
     assert "-p API_KEY_FILE: a parameter whose name looks like a secret" in done.stderr

@@ -12,6 +12,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from html.parser import HTMLParser
 from pathlib import Path
@@ -107,7 +108,7 @@ def test_the_hopsworks_key_appears_in_no_output_file_and_not_on_the_console(full
 
 
 def test_each_notebook_gets_a_fresh_warm_kernel_with_its_parameters(workspace: Workspace) -> None:
-    done = workspace.run(
+    done = workspace.run_here(
         "--notebooks", str(FIXTURES / "ok"), "-p", "N_FLOWERS=3", "-p", "RATIO=1", "-p", "LABEL=x y",
         "--backfill",
     )  # fmt: skip
@@ -130,7 +131,7 @@ def test_each_notebook_gets_a_fresh_warm_kernel_with_its_parameters(workspace: W
 
 
 def test_daily_trains_first_when_no_model_is_registered(workspace: Workspace) -> None:
-    done = workspace.run("--daily", "--notebooks", str(FIXTURES / "ok"))
+    done = workspace.run_here("--daily", "--notebooks", str(FIXTURES / "ok"))
     assert done.returncode == 0, done.stdout + done.stderr
     assert "no model 'iris' is registered yet: training one before inference" in done.stdout
     (record,) = workspace.runs()
@@ -143,9 +144,14 @@ def test_daily_trains_first_when_no_model_is_registered(workspace: Workspace) ->
 
 
 def test_keep_prunes_the_oldest_runs(workspace: Workspace) -> None:
+    threads = set(threading.enumerate())
     for _ in range(2):
-        done = workspace.run("--only", "feature", "--notebooks", str(FIXTURES / "ok"), "--keep", "1", "-q")
+        done = workspace.run_here(
+            "--only", "feature", "--notebooks", str(FIXTURES / "ok"), "--keep", "1", "-q"
+        )
         assert done.returncode == 0, done.stdout + done.stderr
+    # the runs closed what they opened: no kernel client's heartbeat thread (nor any other) is left
+    assert set(threading.enumerate()) == threads
     ids = [run["id"] for run in workspace.runs()]
     assert len(ids) == 1
     assert done.stdout.strip().splitlines()[-1].startswith(f"run {ids[-1]} succeeded")
@@ -176,7 +182,7 @@ def _assert_failure_marked(folder: Path, entry: dict, kind: str) -> None:
 def test_a_failing_notebook_stops_the_run_and_its_report_marks_the_cell(
     workspace: Workspace, fixture: str, args: list[str], kind: str, message: str
 ) -> None:
-    done = workspace.run("--notebooks", str(FIXTURES / fixture), *args)
+    done = workspace.run_here("--notebooks", str(FIXTURES / fixture), *args)
     assert done.returncode == 1, done.stdout + done.stderr
     (record,) = workspace.runs()
     folder = workspace.outputs / "runs" / record["id"]
