@@ -2,9 +2,8 @@
 
 Each case is one ``python runner.py --only feature -p BACKFILL=True -p IRIS_CSV=<file>`` (or a bad
 ``-p``) on its own copy of a store that already holds the backfill: exit code 1 or 2, the console or
-``run.json`` names what is wrong, and the store's feature groups read back exactly as before. A kernel
-start costs seconds, so the cases run a few at a time in one module fixture (only the selected ones), and
-each test asserts everything about its case. The default run keeps one case per path (``DEFAULT_CASES``);
+``run.json`` names what is wrong, and the store's feature groups read back exactly as before. The cases
+run in one module fixture (only the selected ones), and each test asserts everything about its case. The default run keeps one case per path (``DEFAULT_CASES``);
 the rest are marked ``slow``.
 """
 
@@ -16,9 +15,7 @@ import random
 import re
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,8 +29,6 @@ from serverless_iris.paths import REPO_ROOT
 
 IRIS_CSV = REPO_ROOT / "assets" / "iris.csv"
 UNREACHABLE_URL = "http://127.0.0.1:9/iris.csv"  # loopback port 9 (discard): connection refused, no network
-PARALLEL_RUNS = 3
-RUN_TIMEOUT_S = 600  # a guard against a hung run, not a measurement
 
 
 def runner_env(store: Path) -> dict[str, str]:
@@ -41,17 +36,6 @@ def runner_env(store: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "HOPSWORKS_API_KEY"}
     path = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH")) if p)
     return {**env, "IRIS_STORE": str(store), "IRIS_BACKEND": "local", "PYTHONPATH": path}
-
-
-def run_runner(args: list[str], store: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(REPO_ROOT / "runner.py"), *args],
-        cwd=cwd,
-        env=runner_env(store),
-        capture_output=True,
-        text=True,
-        timeout=RUN_TIMEOUT_S,
-    )
 
 
 def store_snapshot(store: Path) -> dict[tuple[str, int], pd.DataFrame]:
@@ -244,10 +228,10 @@ class Outcome:
 def outcomes(
     request: pytest.FixtureRequest, backfilled_store: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, Outcome]:
-    """Run the selected cases, each on its own copy of the backfilled store: the command lines refused
-    before anything runs (exit 2) one after another through ``cli.main`` in this process
-    (``Workspace.call``; test_runner.py checks ``runner.py`` hands on its code), the others a few at a
-    time as ``runner.py`` subprocesses."""
+    """Run the selected cases one after another, each on its own copy of the backfilled store, through
+    ``cli.main`` in this process (test_runner.py checks that ``runner.py`` hands on its code and console):
+    the command lines refused before anything runs (exit 2) without a fork server (``Workspace.call``),
+    the others as runs whose feature notebook refuses the data (``Workspace.run_here``)."""
     selected = {
         item.callspec.params["case"].id
         for item in request.session.items
@@ -263,17 +247,11 @@ def outcomes(
         args = ["--only", "feature", "--outputs", str(work / "outputs"), "--timeout", "300"]
         for parameter in case.parameters:
             args += ["-p", parameter.format(csv=csv)]
-        if case.exit_codes == (2,):
-            result = Workspace(store, work / "outputs", runner_env(store)).call(*args)
-        else:
-            result = run_runner(args, store, work)
+        space = Workspace(store, work / "outputs", runner_env(store))
+        result = space.call(*args) if case.exit_codes == (2,) else space.run_here(*args)
         return Outcome(result, work / "outputs", before, store_snapshot(store))
 
-    chosen = [case for case in CASES if case.id in selected]
-    refused = {case.id: run(case) for case in chosen if case.exit_codes == (2,)}
-    with ThreadPoolExecutor(PARALLEL_RUNS) as pool:
-        ran = [case for case in chosen if case.exit_codes != (2,)]
-        return refused | dict(zip([c.id for c in ran], pool.map(run, ran), strict=True))
+    return {case.id: run(case) for case in CASES if case.id in selected}
 
 
 # One end-to-end case per path through the runner in the default run: a CSV the notebook's contract refuses,
