@@ -1,10 +1,10 @@
 """Bad input stops the run with a message that names the problem, and the store keeps every row it had.
 
-Each case is one ``python runner.py --only feature -p BACKFILL=True -p IRIS_CSV=<file>`` (or a bad
-``-p``) on its own copy of a store that already holds the backfill: exit code 1 or 2, the console or
-``run.json`` names what is wrong, and the store's feature groups read back exactly as before. The cases
-run in one module fixture (only the selected ones), and each test asserts everything about its case. The default run keeps one case per path (``DEFAULT_CASES``);
-the rest are marked ``slow``.
+Each case is one ``python runner.py --only feature -p BACKFILL=True -p IRIS_CSV=<file>`` (or a bad ``-p``) on
+its own copy of a store that already holds the backfill: exit code 1 or 2, the console or ``run.json`` names
+what is wrong, and the store's feature groups read back exactly as before. The cases run in one module fixture
+(only the selected ones), and each test asserts everything about its case. The default run keeps one case per
+path (``DEFAULT_CASES``); the rest are marked ``slow``.
 """
 
 from __future__ import annotations

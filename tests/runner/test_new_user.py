@@ -132,18 +132,22 @@ def test_runs_from_another_folder_use_the_repository_outputs_and_store(tmp_path:
 @pytest.mark.slow
 def test_an_outputs_folder_refuses_the_runs_of_another_store(tmp_path: Path) -> None:
     space = make_workspace(tmp_path)
-    first = space.run("--only", "feature", "--notebooks", str(FIXTURES / "ok"), "-q")
+    first = space.run_here("--only", "feature", "--notebooks", str(FIXTURES / "ok"), "-q")
     assert first.returncode == 0, first.stdout + first.stderr
     other = tmp_path / "other-store"
 
-    done = space.run("--only", "feature", "--notebooks", str(FIXTURES / "ok"), env={"IRIS_STORE": str(other)})
+    done = space.call(
+        "--only", "feature", "--notebooks", str(FIXTURES / "ok"), env={"IRIS_STORE": str(other)}
+    )
 
     assert done.returncode == 2, done.stdout + done.stderr
     assert f"holds the runs of another store (local store {space.store})" in done.stderr
     assert f"this run uses local store {other}" in done.stderr and "--outputs DIR" in done.stderr
     assert len(space.runs()) == 1 and not other.exists()
     args = ["--only", "feature", "--notebooks", str(FIXTURES / "ok")]
-    separate = space.run(*args, "--outputs", str(tmp_path / "other-outputs"), env={"IRIS_STORE": str(other)})
+    separate = space.run_here(
+        *args, "--outputs", str(tmp_path / "other-outputs"), env={"IRIS_STORE": str(other)}
+    )
     assert separate.returncode == 0, separate.stdout + separate.stderr
     assert f"Store: local store {other}" in (tmp_path / "other-outputs" / "index.html").read_text()
 
@@ -184,12 +188,12 @@ def test_a_first_run_adds_todays_flower_and_draws_figures_inline_under_mplbacken
 @pytest.mark.slow
 def test_keep_never_prunes_the_run_that_trained_the_model_in_use(workspace: Workspace) -> None:
     args = ("--only", "feature", "--notebooks", str(FIXTURES / "ok"), "-q")
-    assert workspace.run(*args).returncode == 0
+    assert workspace.run_here(*args).returncode == 0
     (trainer,) = [run["id"] for run in workspace.runs()]
     dashboard = workspace.outputs / "dashboard" / "dashboard.json"
     dashboard.write_text(json.dumps({"model": {"name": "iris", "version": 1, "training_run": trainer}}))
     for _ in range(2):
-        done = workspace.run(*args, "--keep", "1")
+        done = workspace.run_here(*args, "--keep", "1")
         assert done.returncode == 0, done.stdout + done.stderr
 
     kept = sorted(p.name for p in (workspace.outputs / "runs").iterdir())
