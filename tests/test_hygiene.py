@@ -1,7 +1,9 @@
-"""Code and notebooks stay lint-clean, and the pre-commit hooks that keep them so are configured."""
+"""Code and notebooks stay lint-clean, the pre-commit hooks that keep them so are configured, and the test
+session itself runs as tests/conftest.py sets it up."""
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 
@@ -29,3 +31,9 @@ def test_pre_commit_strips_notebooks_and_runs_ruff_on_them() -> None:
     assert "nbstripout" in hooks
     assert "jupyter" in hooks["ruff"]["types_or"]
     assert "jupyter" in hooks["ruff-format"]["types_or"]
+
+
+def test_the_garbage_collector_runs_during_the_tests_with_the_collected_imports_frozen() -> None:
+    """tests/conftest.py turns the collector off while the test modules are imported; it must be back on."""
+    assert gc.isenabled()
+    assert gc.get_freeze_count() > 100_000  # pandas, scikit-learn and the SDK, imported at collection
