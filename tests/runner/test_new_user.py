@@ -188,12 +188,12 @@ def test_a_first_run_adds_todays_flower_and_draws_figures_inline_under_mplbacken
 @pytest.mark.slow
 def test_keep_never_prunes_the_run_that_trained_the_model_in_use(workspace: Workspace) -> None:
     args = ("--only", "feature", "--notebooks", str(FIXTURES / "ok"), "-q")
-    assert workspace.run_here(*args).returncode == 0
+    assert workspace.run(*args).returncode == 0  # processes: a run's id starts with its start second
     (trainer,) = [run["id"] for run in workspace.runs()]
     dashboard = workspace.outputs / "dashboard" / "dashboard.json"
     dashboard.write_text(json.dumps({"model": {"name": "iris", "version": 1, "training_run": trainer}}))
     for _ in range(2):
-        done = workspace.run_here(*args, "--keep", "1")
+        done = workspace.run(*args, "--keep", "1")
         assert done.returncode == 0, done.stdout + done.stderr
 
     kept = sorted(p.name for p in (workspace.outputs / "runs").iterdir())

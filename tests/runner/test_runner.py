@@ -131,8 +131,11 @@ def test_each_notebook_gets_a_fresh_warm_kernel_with_its_parameters(workspace: W
 
 
 def test_daily_trains_first_when_no_model_is_registered(workspace: Workspace) -> None:
+    threads = set(threading.enumerate())
     done = workspace.run_here("--daily", "--notebooks", str(FIXTURES / "ok"))
     assert done.returncode == 0, done.stdout + done.stderr
+    # the run closed what it opened: no kernel client's heartbeat thread (nor any other) is left
+    assert set(threading.enumerate()) == threads
     assert "no model 'iris' is registered yet: training one before inference" in done.stdout
     (record,) = workspace.runs()
     assert [n["name"] for n in record["notebooks"]] == ["feature", "training", "inference"]
@@ -144,14 +147,9 @@ def test_daily_trains_first_when_no_model_is_registered(workspace: Workspace) ->
 
 
 def test_keep_prunes_the_oldest_runs(workspace: Workspace) -> None:
-    threads = set(threading.enumerate())
-    for _ in range(2):
-        done = workspace.run_here(
-            "--only", "feature", "--notebooks", str(FIXTURES / "ok"), "--keep", "1", "-q"
-        )
+    for _ in range(2):  # runner.py processes: a run's id starts with its start second, so these are apart
+        done = workspace.run("--only", "feature", "--notebooks", str(FIXTURES / "ok"), "--keep", "1", "-q")
         assert done.returncode == 0, done.stdout + done.stderr
-    # the runs closed what they opened: no kernel client's heartbeat thread (nor any other) is left
-    assert set(threading.enumerate()) == threads
     ids = [run["id"] for run in workspace.runs()]
     assert len(ids) == 1
     assert done.stdout.strip().splitlines()[-1].startswith(f"run {ids[-1]} succeeded")
