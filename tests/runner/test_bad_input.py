@@ -10,7 +10,6 @@ path (``DEFAULT_CASES``); the rest are marked ``slow``.
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
 import shutil
@@ -22,20 +21,13 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from support import Workspace
+from support import make_workspace
 
 from serverless_iris.embedded.project import LocalProject
 from serverless_iris.paths import REPO_ROOT
 
 IRIS_CSV = REPO_ROOT / "assets" / "iris.csv"
 UNREACHABLE_URL = "http://127.0.0.1:9/iris.csv"  # loopback port 9 (discard): connection refused, no network
-
-
-def runner_env(store: Path) -> dict[str, str]:
-    """The environment of a runner on ``store``: the embedded backend, this checkout's package, no key."""
-    env = {k: v for k, v in os.environ.items() if k != "HOPSWORKS_API_KEY"}
-    path = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH")) if p)
-    return {**env, "IRIS_STORE": str(store), "IRIS_BACKEND": "local", "PYTHONPATH": path}
 
 
 def store_snapshot(store: Path) -> dict[tuple[str, int], pd.DataFrame]:
@@ -241,15 +233,14 @@ def outcomes(
 
     def run(case: Case) -> Outcome:
         work = tmp_path_factory.mktemp(case.id)
-        store = work / "store"
-        shutil.copytree(backfilled_store, store)
+        space = make_workspace(work)
+        shutil.copytree(backfilled_store, space.store)
         csv = case.make(work) if case.make else ""
-        args = ["--only", "feature", "--outputs", str(work / "outputs"), "--timeout", "300"]
+        args = ["--only", "feature", "--timeout", "300"]
         for parameter in case.parameters:
             args += ["-p", parameter.format(csv=csv)]
-        space = Workspace(store, work / "outputs", runner_env(store))
         result = space.call(*args) if case.exit_codes == (2,) else space.run_here(*args)
-        return Outcome(result, work / "outputs", before, store_snapshot(store))
+        return Outcome(result, space.outputs, before, store_snapshot(space.store))
 
     return {case.id: run(case) for case in CASES if case.id in selected}
 
