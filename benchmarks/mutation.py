@@ -62,7 +62,7 @@ EQUIVALENT = {
     **_same(_STACKLEVEL, _FS, "get_feature_group__mutmut_8", "get_feature_view__mutmut_8"),
     **_same(_TRUTH, _FS, "create_feature_view__mutmut_12"),
     **_same(
-        'type or "" -> or "XXXX": neither is a key of _OFFLINE_TYPES', _E, "feature.xǁFilterǁ_sql__mutmut_6"
+        'type or "" -> or "XXXX": neither is a key of OFFLINE_TYPES', _E, "feature.xǁFilterǁ_sql__mutmut_6"
     ),
     **_same(_SQL_CASE, _E, "feature.xǁFilterǁ_sql__mutmut_26"),
     **_same(

@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from serverless_iris.embedded.util import _OFFLINE_TYPES, _json_value, _q, _utc
+from serverless_iris.embedded.util import OFFLINE_TYPES, json_value, naive_utc, quote
 
 
 class Feature:
@@ -41,7 +41,7 @@ class Feature:
         # hsfs.feature.Feature._get_filter_value: a timestamp bound is cut to whole UTC seconds.
         if self._type != "timestamp":
             return value
-        stamp = _utc(value)
+        stamp = naive_utc(value)
         if stamp is None:
             raise ValueError(f"A filter on timestamp feature {self._name!r} needs a time, got {value!r}.")
         return stamp.floor("s").strftime("%Y-%m-%d %H:%M:%S")
@@ -69,7 +69,7 @@ class Feature:
 
     def isin(self, other: Any) -> Filter:
         """SQL ``IN``; the SDK keeps the values as JSON (``hsfs.feature.Feature.isin``)."""
-        return Filter(self, Filter.IN, json.dumps(other, default=_json_value))
+        return Filter(self, Filter.IN, json.dumps(other, default=json_value))
 
     def like(self, other: Any) -> Filter:
         return Filter(self, Filter.LK, other)
@@ -134,17 +134,17 @@ class Filter:
         return self._value
 
     def __and__(self, other: Filter | Logic) -> Logic:
-        return Logic(Logic.AND, self, _checked(other, "&"))
+        return Logic(Logic.AND, self, checked_operand(other, "&"))
 
     def __or__(self, other: Filter | Logic) -> Logic:
-        return Logic(Logic.OR, self, _checked(other, "|"))
+        return Logic(Logic.OR, self, checked_operand(other, "|"))
 
     def __repr__(self) -> str:
         return f"Filter({self._feature!r}, {self._condition!r}, {self._value!r})"
 
     def _sql(self, params: list[Any]) -> str:
-        column = _q(self._feature.name)
-        cast = _OFFLINE_TYPES.get(self._feature.type or "")
+        column = quote(self._feature.name)
+        cast = OFFLINE_TYPES.get(self._feature.type or "")
         placeholder = f"CAST(? AS {cast})" if cast else "?"
         if self._condition == Filter.IN:
             values = json.loads(self._value) if isinstance(self._value, str) else self._value
@@ -157,7 +157,7 @@ class Filter:
         return f"{column} {Filter._SQL[self._condition]} {placeholder}"
 
     def _to_dict(self) -> dict:
-        value = _json_value(self._value)
+        value = json_value(self._value)
         return {"feature": self._feature.name, "condition": self._condition, "value": value}
 
 
@@ -184,10 +184,10 @@ class Logic:
         return self._right
 
     def __and__(self, other: Filter | Logic) -> Logic:
-        return Logic(Logic.AND, self, _checked(other, "&"))
+        return Logic(Logic.AND, self, checked_operand(other, "&"))
 
     def __or__(self, other: Filter | Logic) -> Logic:
-        return Logic(Logic.OR, self, _checked(other, "|"))
+        return Logic(Logic.OR, self, checked_operand(other, "|"))
 
     def __repr__(self) -> str:
         return f"Logic({self._type!r}, {self._left!r}, {self._right!r})"
@@ -206,7 +206,7 @@ class Logic:
         }
 
 
-class _EventTimeBound(Filter):
+class EventTimeBound(Filter):
     """One end of a feature view's time window, its value in epoch milliseconds.
 
     A ``bigint`` event time is compared the way ``hsfs.engine.python.Engine._time_series_split`` compares
@@ -216,7 +216,7 @@ class _EventTimeBound(Filter):
     """
 
     def _sql(self, params: list[Any]) -> str:
-        column = _q(self._feature.name)
+        column = quote(self._feature.name)
         op = Filter._SQL[self._condition]
         if self._feature.type == "bigint":
             params.append(self._value)
@@ -228,33 +228,33 @@ class _EventTimeBound(Filter):
         return f"{column} {op} CAST(? AS TIMESTAMP)"
 
 
-def _checked(other: Any, operator: str) -> Filter | Logic:
+def checked_operand(other: Any, operator: str) -> Filter | Logic:
     if not isinstance(other, (Filter, Logic)):
         raise TypeError(f"Operator `{operator}` expected type `Filter` or `Logic`, got `{type(other)}`")
     return other
 
 
-def _filter_from_dict(data: dict | None, features: dict[str, Feature]) -> Filter | Logic | None:
+def filter_from_dict(data: dict | None, features: dict[str, Feature]) -> Filter | Logic | None:
     if data is None:
         return None
     if "condition" in data:
         return Filter(features[data["feature"]], data["condition"], data["value"])
     return Logic(
-        data["type"], _filter_from_dict(data["left"], features), _filter_from_dict(data["right"], features)
+        data["type"], filter_from_dict(data["left"], features), filter_from_dict(data["right"], features)
     )
 
 
-def _and(left: Filter | Logic | None, right: Filter | Logic | None) -> Filter | Logic | None:
+def and_filters(left: Filter | Logic | None, right: Filter | Logic | None) -> Filter | Logic | None:
     if left is None or right is None:
         return left if right is None else right
     return left & right
 
 
-def _time_filter(feature: Feature, start: Any, end: Any) -> Filter | Logic | None:
+def time_filter(feature: Feature, start: Any, end: Any) -> Filter | Logic | None:
     """``[start, end)`` on the event time, as ``hsfs.util._build_time_filter`` builds it."""
     lower = feature >= start if start is not None else None
     upper = feature < end if end is not None else None
-    return _and(lower, upper)
+    return and_filters(lower, upper)
 
 
 # --------------------------------------------------------------------------------- queries

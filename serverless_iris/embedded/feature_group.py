@@ -20,24 +20,24 @@ from serverless_iris.embedded.feature import Feature, Filter, Logic
 from serverless_iris.embedded.query import Query
 from serverless_iris.embedded.sdk_gaps import missing_sdk_attribute
 from serverless_iris.embedded.util import (
-    _EVENT_TIME_TYPES,
-    _JOB_WRITE_OPTIONS,
-    _OFFLINE_TYPES,
-    _REPORT_VALIDATION_OPTIONS,
-    _SDK_FEATURE_GROUP_ATTRIBUTES,
+    EVENT_TIME_TYPES,
     GROUPS_TABLE,
+    JOB_WRITE_OPTIONS,
+    OFFLINE_TYPES,
+    REPORT_VALIDATION_OPTIONS,
+    SDK_FEATURE_GROUP_ATTRIBUTES,
     FeatureGroupWarning,
     FeatureStoreException,
-    _autofix,
-    _check_options,
-    _ensure_tables,
-    _load_spec,
-    _next_version,
-    _offline_type,
-    _q,
-    _require_defaults,
-    _save_spec,
-    _table,
+    autofix,
+    check_options,
+    ensure_tables,
+    group_table,
+    load_spec,
+    next_version,
+    offline_type,
+    quote,
+    require_defaults,
+    save_spec,
 )
 from serverless_iris.embedded.validation import ExpectationSuiteMixin
 from serverless_iris.paths import kill_point
@@ -71,10 +71,10 @@ class FeatureGroup(ExpectationSuiteMixin):
         self._name = name
         self._version = version
         self._description = description or ""
-        self._primary_key = [_autofix(k) for k in primary_key or []]
-        self._event_time = _autofix(event_time) if event_time else None
-        self._partition_key = [_autofix(k) for k in partition_key or []]
-        self._foreign_key = [_autofix(k) for k in foreign_key or []]
+        self._primary_key = [autofix(k) for k in primary_key or []]
+        self._event_time = autofix(event_time) if event_time else None
+        self._partition_key = [autofix(k) for k in partition_key or []]
+        self._foreign_key = [autofix(k) for k in foreign_key or []]
         self._online_enabled = bool(online_enabled)
         self._time_travel_format = _resolve_format(time_travel_format)
         self._set_features(features or [])
@@ -159,7 +159,7 @@ class FeatureGroup(ExpectationSuiteMixin):
     def __getattr__(self, name: str) -> Feature:
         """``fg.sepal_length`` is the feature of that name, as in hsfs; an attribute the SDK's class has
         wins over a feature of the same name there, so here it is refused rather than shadowed."""
-        if name in _SDK_FEATURE_GROUP_ATTRIBUTES:
+        if name in SDK_FEATURE_GROUP_ATTRIBUTES:
             raise missing_sdk_attribute(self, name)
         try:
             return self[name]
@@ -188,13 +188,13 @@ class FeatureGroup(ExpectationSuiteMixin):
 
     def select_except(self, features: list[str | Feature] | None = None) -> Query:
         """All features but ``features`` (e.g. ``select_except(["event_time"])`` keeps a view's X numeric)."""
-        dropped = {f.name if isinstance(f, Feature) else _autofix(f) for f in features or []}
+        dropped = {f.name if isinstance(f, Feature) else autofix(f) for f in features or []}
         return Query(self, [f for f in self._features if f.name not in dropped])
 
     def select(self, features: list[str | Feature]) -> Query:
         chosen = []
         for item in features:
-            name = item.name if isinstance(item, Feature) else _autofix(item)
+            name = item.name if isinstance(item, Feature) else autofix(item)
             if self.get_feature(name) is None:
                 raise FeatureStoreException(
                     f"Feature {name!r} is not in feature group {self._name!r}; it has "
@@ -216,7 +216,7 @@ class FeatureGroup(ExpectationSuiteMixin):
         end_time: str | int | datetime | date | None = None,
     ) -> Any:
         """All rows (``hsfs.feature_group.FeatureGroup.read``); ``[start_time, end_time)`` on event time."""
-        _require_defaults(FeatureGroup.read, wallclock_time=wallclock_time)
+        require_defaults(FeatureGroup.read, wallclock_time=wallclock_time)
         if (start_time is not None or end_time is not None) and self._event_time is None:
             raise FeatureStoreException(
                 "Cannot filter by start_time/end_time: no event_time column is defined for this feature "
@@ -254,14 +254,14 @@ class FeatureGroup(ExpectationSuiteMixin):
             raise NotImplementedError(
                 "The embedded backend has no online store; use storage=None or 'offline'."
             )
-        _check_options("write_options", write_options, _JOB_WRITE_OPTIONS)
-        _check_options("validation_options", validation_options, _REPORT_VALIDATION_OPTIONS)
+        check_options("write_options", write_options, JOB_WRITE_OPTIONS)
+        check_options("validation_options", validation_options, REPORT_VALIDATION_OPTIONS)
         frame = _normalise_frame(features, self._time_travel_format == "DELTA")
         incoming = _to_arrow(frame)
         if self._time_travel_format == "HUDI" and operation == "upsert":
             incoming = _to_arrow(_last_per_key(frame, self))
         with db.transaction(self._store) as con:
-            _ensure_tables(con)
+            ensure_tables(con)
             con.register("incoming", incoming)
             report = self._validate_insert(con, frame, validation_options)
             created = self._save_or_check(con, _describe(incoming.schema))
@@ -277,8 +277,8 @@ class FeatureGroup(ExpectationSuiteMixin):
         another run saved the group adopts what that run saved.
         """
         if self._version is None:
-            self._version = _next_version(con, GROUPS_TABLE, self._name)
-        stored = _load_spec(con, GROUPS_TABLE, self._name, self._version)
+            self._version = next_version(con, GROUPS_TABLE, self._name)
+        stored = load_spec(con, GROUPS_TABLE, self._name, self._version)
         if stored is None:
             self._create(con, incoming)
             return True
@@ -297,17 +297,17 @@ class FeatureGroup(ExpectationSuiteMixin):
         for name, offline, raw in incoming:
             if offline is None:
                 raise FeatureStoreException(
-                    f"Feature '{name}': dtype '{raw}' not supported; use one of {sorted(_OFFLINE_TYPES)}."
+                    f"Feature '{name}': dtype '{raw}' not supported; use one of {sorted(OFFLINE_TYPES)}."
                 )
-        if self._event_time is not None and columns.get(self._event_time) not in _EVENT_TIME_TYPES:
+        if self._event_time is not None and columns.get(self._event_time) not in EVENT_TIME_TYPES:
             raise FeatureStoreException(
-                f"event_time column {self._event_time!r} must be one of {list(_EVENT_TIME_TYPES)}, "
+                f"event_time column {self._event_time!r} must be one of {list(EVENT_TIME_TYPES)}, "
                 f"got {columns.get(self._event_time, 'no such column')!r}."
             )
         self._set_features([(name, offline) for name, offline, _ in incoming])
-        ddl = ", ".join(f"{_q(f.name)} {_OFFLINE_TYPES[f.type]}" for f in self._features)
-        con.execute(f"CREATE TABLE {_table(self._name, self._version)} ({ddl})")
-        _save_spec(con, GROUPS_TABLE, self._name, self._version, self._spec())
+        ddl = ", ".join(f"{quote(f.name)} {OFFLINE_TYPES[f.type]}" for f in self._features)
+        con.execute(f"CREATE TABLE {group_table(self._name, self._version)} ({ddl})")
+        save_spec(con, GROUPS_TABLE, self._name, self._version, self._spec())
 
     def _check_same_keys(self, stored: dict) -> None:
         """An unsaved object meeting a group another run created: adopt it if the keys agree."""
@@ -362,7 +362,7 @@ def _normalise_frame(features: Any, delta: bool) -> pd.DataFrame:
             stacklevel=3,
         )
     frame = features.copy(deep=False)
-    frame.columns = [_autofix(c) for c in frame.columns]
+    frame.columns = [autofix(c) for c in frame.columns]
     duplicated = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
     if duplicated:
         raise FeatureStoreException(f"Column names {duplicated} occur more than once after lower-casing.")
@@ -407,7 +407,7 @@ def _merge_keys(fg: FeatureGroup) -> list[str]:
 
 def _describe(schema: pa.Schema) -> list[tuple[str, str | None, str]]:
     """``(name, offline type or None, Arrow type)`` of each column of an incoming frame."""
-    return [(field.name, _offline_type(field.type), str(field.type)) for field in schema]
+    return [(field.name, offline_type(field.type), str(field.type)) for field in schema]
 
 
 def _verify_schema(stored: list[list[str]], incoming: list[tuple[str, str | None, str]]) -> None:
@@ -445,14 +445,16 @@ def _write(con: Any, fg: FeatureGroup, overwrite: bool, operation: str, created:
     the :func:`_merge_keys` (see :func:`_merge`). HUDI: an upsert keeps the frame's last row per key
     and replaces the stored rows with those keys (the caller deduplicated ``incoming``).
     """
-    table = _table(fg.name, fg.version)
+    table = group_table(fg.name, fg.version)
     keys = _merge_keys(fg)
-    casts = ", ".join(f"CAST({_q(f.name)} AS {_OFFLINE_TYPES[f.type]}) AS {_q(f.name)}" for f in fg.features)
+    casts = ", ".join(
+        f"CAST({quote(f.name)} AS {OFFLINE_TYPES[f.type]}) AS {quote(f.name)}" for f in fg.features
+    )
     source = f"(SELECT {casts} FROM incoming)"
-    columns = ", ".join(_q(f.name) for f in fg.features)
+    columns = ", ".join(quote(f.name) for f in fg.features)
     et = fg.event_time
-    nulls = " OR ".join(f"{_q(k)} IS NULL" for k in keys) or "FALSE"
-    bounds = f"min({_q(et)}), max({_q(et)})" if et else "NULL, NULL"
+    nulls = " OR ".join(f"{quote(k)} IS NULL" for k in keys) or "FALSE"
+    bounds = f"min({quote(et)}), max({quote(et)})" if et else "NULL, NULL"
     rows, null_keys, lo, hi = con.execute(
         f"SELECT count(*), count(*) FILTER (WHERE {nulls}), {bounds} FROM {source}"
     ).fetchone()
@@ -473,10 +475,10 @@ def _write(con: Any, fg: FeatureGroup, overwrite: bool, operation: str, created:
             "replace."
         )
     if upsert and keys and rows > 0:
-        match = " AND ".join(f"t.{_q(k)} = s.{_q(k)}" for k in keys)
+        match = " AND ".join(f"t.{quote(k)} = s.{quote(k)}" for k in keys)
         # only stored rows in the frame's event-time range can match: DuckDB's zone maps skip the rest,
         # so a daily one-row upsert costs the same into 150 rows as into 10 million
-        window = f" AND t.{_q(et)} BETWEEN ? AND ?" if et else ""
+        window = f" AND t.{quote(et)} BETWEEN ? AND ?" if et else ""
         params = [lo, hi] if et else []
         if fg.time_travel_format == "DELTA":
             _merge(con, table, source, columns, keys, window, params)
@@ -496,8 +498,8 @@ def _merge(
     rows is kept twice, two source rows matching one stored row both are kept), and every unmatched
     source row is inserted, repeated keys included; keys never match on a null.
     """
-    match = " AND ".join(f"t.{_q(k)} = s.{_q(k)}" for k in keys)
-    stored = f"(SELECT {', '.join(_q(k) for k in keys)} FROM {table} AS t WHERE TRUE{window})"
+    match = " AND ".join(f"t.{quote(k)} = s.{quote(k)}" for k in keys)
+    stored = f"(SELECT {', '.join(quote(k) for k in keys)} FROM {table} AS t WHERE TRUE{window})"
     con.execute(
         f"CREATE TEMP TABLE merge_rows AS SELECT s.* FROM {source} AS s LEFT JOIN {stored} AS t ON {match}",
         params,

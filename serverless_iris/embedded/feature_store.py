@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from serverless_iris.embedded import db
-from serverless_iris.embedded.feature import Feature, _filter_from_dict
+from serverless_iris.embedded.feature import Feature, filter_from_dict
 from serverless_iris.embedded.feature_group import FeatureGroup
 from serverless_iris.embedded.feature_view import FeatureView
 from serverless_iris.embedded.query import Query
@@ -37,14 +37,14 @@ from serverless_iris.embedded.util import (
     VIEWS_TABLE,
     FeatureStoreException,
     VersionWarning,
-    _autofix,
-    _check_name,
-    _check_version,
-    _ensure_tables,
-    _load_spec,
-    _next_version,
-    _require_defaults,
-    _save_spec,
+    autofix,
+    check_name,
+    check_version,
+    ensure_tables,
+    load_spec,
+    next_version,
+    require_defaults,
+    save_spec,
 )
 
 
@@ -73,7 +73,7 @@ class FeatureStore(SdkGaps):
         if not self._exists():
             return None
         with db.connect(self._store) as con:
-            spec = _load_spec(con, GROUPS_TABLE, name, version)
+            spec = load_spec(con, GROUPS_TABLE, name, version)
         return FeatureGroup._from_spec(self._store, name, version, spec) if spec else None
 
     def get_feature_group(self, name: str, version: int = None) -> FeatureGroup | None:
@@ -85,7 +85,7 @@ class FeatureStore(SdkGaps):
                 stacklevel=2,
             )
             version = DEFAULT_VERSION
-        return self._group(_check_name("Feature group", name), _check_version(version))
+        return self._group(check_name("Feature group", name), check_version(version))
 
     def get_or_create_feature_group(
         self,
@@ -108,14 +108,14 @@ class FeatureStore(SdkGaps):
 
         ``statistics_config`` is accepted and has no effect: the embedded store computes no statistics.
         """
-        _require_defaults(
+        require_defaults(
             FeatureStore.get_or_create_feature_group,
             embedding_index=embedding_index,
             hudi_precombine_key=hudi_precombine_key,
             features=features,
         )
-        _check_name("Feature group", name)
-        existing = self._group(name, _check_version(version))
+        check_name("Feature group", name)
+        existing = self._group(name, check_version(version))
         if existing is not None:
             return existing
         return _with_suite(
@@ -153,14 +153,14 @@ class FeatureStore(SdkGaps):
         expectation_suite: Any = None,
     ) -> FeatureGroup:
         """A new group, saved by its first ``insert``; no version means the next free one."""
-        _require_defaults(
+        require_defaults(
             FeatureStore.create_feature_group,
             embedding_index=embedding_index,
             hudi_precombine_key=hudi_precombine_key,
             features=features,
         )
-        _check_name("Feature group", name)
-        if version is not None and self._group(name, _check_version(version)) is not None:
+        check_name("Feature group", name)
+        if version is not None and self._group(name, check_version(version)) is not None:
             raise FeatureStoreException(f"Feature group {name!r} version {version} already exists.")
         return _with_suite(
             expectation_suite,
@@ -179,14 +179,14 @@ class FeatureStore(SdkGaps):
         )
 
     def _view(self, con: Any, name: str, version: int) -> FeatureView | None:
-        spec = _load_spec(con, VIEWS_TABLE, name, version)
+        spec = load_spec(con, VIEWS_TABLE, name, version)
         if spec is None:
             return None
         q = spec["query"]
-        group = _load_spec(con, GROUPS_TABLE, q["feature_group"], q["version"])
+        group = load_spec(con, GROUPS_TABLE, q["feature_group"], q["version"])
         fg = FeatureGroup._from_spec(self._store, q["feature_group"], q["version"], group)
         by_name = {f.name: f for f in fg.features}
-        query = Query(fg, [by_name[n] for n in q["features"]], _filter_from_dict(q["filter"], by_name))
+        query = Query(fg, [by_name[n] for n in q["features"]], filter_from_dict(q["filter"], by_name))
         return FeatureView(name, version, query, spec["labels"], spec["description"])
 
     def get_feature_view(self, name: str, version: int = None) -> FeatureView | None:
@@ -198,7 +198,7 @@ class FeatureStore(SdkGaps):
                 stacklevel=2,
             )
             version = DEFAULT_VERSION
-        name, version = _check_name("Feature view", name), _check_version(version)
+        name, version = check_name("Feature view", name), check_version(version)
         if not self._exists():
             return None
         with db.connect(self._store) as con:
@@ -213,7 +213,7 @@ class FeatureStore(SdkGaps):
         labels: list[str] | None = None,
     ) -> FeatureView:
         """The saved view of that name and version (its stored query wins, as in the SDK), else a new one."""
-        return self._save_view(name, query, _check_version(version), description, labels, existing_ok=True)
+        return self._save_view(name, query, check_version(version), description, labels, existing_ok=True)
 
     def create_feature_view(
         self,
@@ -224,7 +224,7 @@ class FeatureStore(SdkGaps):
         labels: list[str] | None = None,
     ) -> FeatureView:
         """A new view; no version means the next free one, an existing version is an error."""
-        version = None if version is None else _check_version(version)
+        version = None if version is None else check_version(version)
         return self._save_view(name, query, version, description, labels, existing_ok=False)
 
     def _save_view(
@@ -236,18 +236,18 @@ class FeatureStore(SdkGaps):
         labels: Iterable[str] | None,
         existing_ok: bool,
     ) -> FeatureView:
-        _check_name("Feature view", name)
+        check_name("Feature view", name)
         with db.transaction(self._store) as con:
-            _ensure_tables(con)
+            ensure_tables(con)
             if version is None:
-                version = _next_version(con, VIEWS_TABLE, name)
+                version = next_version(con, VIEWS_TABLE, name)
             existing = self._view(con, name, version)
             if existing is not None:
                 if existing_ok:
                     return existing
                 raise FeatureStoreException(f"Feature view {name!r} version {version} already exists.")
             view = FeatureView(name, version, _saved_query(query), _labels_in(query, labels), description)
-            _save_spec(con, VIEWS_TABLE, name, version, view._to_dict())
+            save_spec(con, VIEWS_TABLE, name, version, view._to_dict())
         return view
 
 
@@ -270,7 +270,7 @@ def _saved_query(query: Any) -> Query:
 
 
 def _labels_in(query: Query, labels: Iterable[str] | None) -> list[str]:
-    labels = [_autofix(label) for label in labels or []]
+    labels = [autofix(label) for label in labels or []]
     selected = [f.name for f in query.features]
     missing = [label for label in labels if label not in selected]
     if missing:

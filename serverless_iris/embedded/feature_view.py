@@ -8,7 +8,13 @@ from typing import Any
 import pandas as pd
 
 from serverless_iris.embedded import db
-from serverless_iris.embedded.feature import Filter, Logic, TrainingDatasetFeature, _and, _EventTimeBound
+from serverless_iris.embedded.feature import (
+    EventTimeBound,
+    Filter,
+    Logic,
+    TrainingDatasetFeature,
+    and_filters,
+)
 from serverless_iris.embedded.query import Query
 from serverless_iris.embedded.sdk_gaps import SdkGaps
 from serverless_iris.embedded.training_dataset import (
@@ -20,11 +26,11 @@ from serverless_iris.embedded.training_dataset import (
 )
 from serverless_iris.embedded.util import (
     PROJECT_NAME,
-    _as_dataframe_type,
-    _check_dataframe_type,
-    _epoch_ms,
-    _now_ms,
-    _require_defaults,
+    as_dataframe_type,
+    check_dataframe_type,
+    epoch_ms,
+    now_ms,
+    require_defaults,
 )
 
 TRAINING_DATASETS_TABLE = "fs_training_datasets"
@@ -118,16 +124,16 @@ class FeatureView(TrainingDataMixin, SdkGaps):
                 "parameters."
             )
         feature = fg[fg.event_time]
-        lower = _EventTimeBound(feature, Filter.GE, start) if start is not None else None
-        upper = _EventTimeBound(feature, Filter.LT, end) if end is not None else None
-        return _and(lower, upper)
+        lower = EventTimeBound(feature, Filter.GE, start) if start is not None else None
+        upper = EventTimeBound(feature, Filter.LT, end) if end is not None else None
+        return and_filters(lower, upper)
 
     def _training_bounds(self, start: int | None, end: int | None) -> tuple[int | None, int | None]:
         """A training read of a view with an event time is bounded: no start means 1 s after the epoch,
         no end means now (``hsfs.core.feature_view_engine.FeatureViewEngine._set_event_time``)."""
         if self._query._feature_group.event_time is None:
             return start, end
-        return start or _FIRST_TRAINING_MS, end or _now_ms()
+        return start or _FIRST_TRAINING_MS, end or now_ms()
 
     def _new_training_dataset(self) -> None:
         """Record a new training dataset version, as each in-memory ``training_data``/split call creates
@@ -153,10 +159,10 @@ class FeatureView(TrainingDataMixin, SdkGaps):
     def _split_labels(self, df: pd.DataFrame, dataframe_type: str) -> tuple[Any, Any]:
         """``hsfs.engine.python.Engine._split_labels``: ``(features, labels or None)``."""
         if not self._labels:
-            return _as_dataframe_type(df, dataframe_type), None
+            return as_dataframe_type(df, dataframe_type), None
         return (
-            _as_dataframe_type(df.drop(columns=self._labels), dataframe_type),
-            _as_dataframe_type(df[self._labels], dataframe_type),
+            as_dataframe_type(df.drop(columns=self._labels), dataframe_type),
+            as_dataframe_type(df[self._labels], dataframe_type),
         )
 
     def get_batch_data(
@@ -176,12 +182,12 @@ class FeatureView(TrainingDataMixin, SdkGaps):
         ``inference_helper_columns`` is accepted because the embedded views define none; the deprecated
         ``primary_keys=`` spelling is honoured as in the SDK.
         """
-        _require_defaults(FeatureView.get_batch_data, read_options=read_options, spine=spine)
+        require_defaults(FeatureView.get_batch_data, read_options=read_options, spine=spine)
         _reject_unknown_kwargs(kwargs, "get_batch_data")
-        _check_dataframe_type(dataframe_type)
+        check_dataframe_type(dataframe_type)
         columns = self._columns(False, bool(kwargs.get("primary_keys", primary_key)), bool(event_time))
-        df = self._query._read(columns, self._window(_epoch_ms(start_time), _epoch_ms(end_time)))
-        return _as_dataframe_type(df, dataframe_type)
+        df = self._query._read(columns, self._window(epoch_ms(start_time), epoch_ms(end_time)))
+        return as_dataframe_type(df, dataframe_type)
 
     def training_data(
         self,
@@ -203,12 +209,12 @@ class FeatureView(TrainingDataMixin, SdkGaps):
         ``description`` and ``statistics_config`` describe a Hopsworks training dataset and have no
         effect here; the embedded views define no training helper columns.
         """
-        _require_defaults(FeatureView.training_data, read_options=read_options, spine=spine)
+        require_defaults(FeatureView.training_data, read_options=read_options, spine=spine)
         _reject_unknown_kwargs(kwargs, "training_data")
-        _check_dataframe_type(dataframe_type)
+        check_dataframe_type(dataframe_type)
         columns = self._columns(True, kwargs.get("primary_keys") or primary_key, event_time)
-        window = self._window(*self._training_bounds(_epoch_ms(start_time), _epoch_ms(end_time)))
-        df = self._query._read(columns, _and(window, extra_filter))
+        window = self._window(*self._training_bounds(epoch_ms(start_time), epoch_ms(end_time)))
+        df = self._query._read(columns, and_filters(window, extra_filter))
         self._new_training_dataset()
         return self._split_labels(df, dataframe_type)
 
@@ -237,9 +243,9 @@ class FeatureView(TrainingDataMixin, SdkGaps):
         ``int(n * (1 - test_size))`` rows, the test split the rest; time splits follow
         ``hsfs.training_dataset.TrainingDataset._set_time_splits``.
         """
-        _require_defaults(FeatureView.train_test_split, read_options=read_options, spine=spine)
+        require_defaults(FeatureView.train_test_split, read_options=read_options, spine=spine)
         _reject_unknown_kwargs(kwargs, "train_test_split")
-        _check_dataframe_type(dataframe_type)
+        check_dataframe_type(dataframe_type)
         # hsfs.feature_view.FeatureView._validate_train_test_split
         if not ((test_size and 0 < test_size < 1) or (train_end or test_start)):
             raise ValueError(
@@ -247,14 +253,14 @@ class FeatureView(TrainingDataMixin, SdkGaps):
                 "`test_start`). `test_size` should be between 0 and 1 if specified."
             )
         columns = self._columns(True, kwargs.get("primary_keys") or primary_key, event_time)
-        train_start, train_end = _epoch_ms(train_start), _epoch_ms(train_end)
-        test_start, test_end = _epoch_ms(test_start), _epoch_ms(test_end)
+        train_start, train_end = epoch_ms(train_start), epoch_ms(train_end)
+        test_start, test_end = epoch_ms(test_start), epoch_ms(test_end)
         if train_end or test_start:
             first, now = self._training_bounds(None, None)
             train_window = self._window(train_start or first, train_end or test_start)
             test_window = self._window(test_start or train_end, test_end or now)
-            train = self._query._read(columns, _and(train_window, extra_filter))
-            test = self._query._read(columns, _and(test_window, extra_filter))
+            train = self._query._read(columns, and_filters(train_window, extra_filter))
+            test = self._query._read(columns, and_filters(test_window, extra_filter))
         else:
             parts = split_frame(self._query._read(columns, extra_filter), random_splits(test_size), None)
             train, test = parts[TRAIN], parts[TEST]

@@ -279,9 +279,9 @@ class DeployMixin:
 
         Resources, scaling, logging and batching configure Kubernetes and are accepted and ignored.
         """
-        from serverless_iris.embedded.util import _require_defaults
+        from serverless_iris.embedded.util import require_defaults
 
-        _require_defaults(
+        require_defaults(
             DeployMixin.deploy, config_file=config_file, transformer=transformer, api_protocol=api_protocol
         )
         name = re.sub(r"[^a-zA-Z0-9]", "", self.name) if name is None else name  # _get_default_serving_name

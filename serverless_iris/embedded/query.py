@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from serverless_iris.embedded import db
-from serverless_iris.embedded.feature import Feature, Filter, Logic, _and, _checked, _time_filter
+from serverless_iris.embedded.feature import Feature, Filter, Logic, and_filters, checked_operand, time_filter
 from serverless_iris.embedded.util import (
     FeatureStoreException,
-    _as_dataframe_type,
-    _check_dataframe_type,
-    _q,
-    _require_defaults,
-    _table,
+    as_dataframe_type,
+    check_dataframe_type,
+    group_table,
+    quote,
+    require_defaults,
 )
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ class Query:
 
     def filter(self, f: Filter | Logic) -> Query:
         """Narrow this query in place and return it, as ``hsfs.constructor.query.Query.filter`` does."""
-        self._filter = _and(self._filter, _checked(f, "filter"))
+        self._filter = and_filters(self._filter, checked_operand(f, "filter"))
         return self
 
     def read(
@@ -58,8 +58,8 @@ class Query:
         As ``hsfs.constructor.query.Query._read_with_time_filter`` does, a time window narrows this query
         itself: it stays on the query for later reads.
         """
-        _require_defaults(Query.read, online=online, read_options=read_options)
-        _check_dataframe_type(dataframe_type)
+        require_defaults(Query.read, online=online, read_options=read_options)
+        check_dataframe_type(dataframe_type)
         fg = self._feature_group
         if start_time is not None or end_time is not None:
             if fg.event_time is None:
@@ -68,13 +68,13 @@ class Query:
                     "feature group. Set event_time when creating the feature group to enable time-based "
                     "filtering."
                 )
-            self.filter(_time_filter(fg[fg.event_time], start_time, end_time))
+            self.filter(time_filter(fg[fg.event_time], start_time, end_time))
         columns = [(f.name, f.name) for f in self._features]
-        return _as_dataframe_type(self._read(columns, None), dataframe_type)
+        return as_dataframe_type(self._read(columns, None), dataframe_type)
 
     def show(self, n: int, online: bool = False) -> pd.DataFrame:
         """The first ``n`` rows (the SDK's Python engine returns a DataFrame ``head(n)``)."""
-        _require_defaults(Query.show, online=online)
+        require_defaults(Query.show, online=online)
         return self._read([(f.name, f.name) for f in self._features], None, limit=n)
 
     def _read(
@@ -86,9 +86,9 @@ class Query:
                 f"Feature group {fg.name!r} has no data in the store yet: insert a DataFrame first."
             )
         params: list[Any] = []
-        select = ", ".join(f"{_q(c)} AS {_q(a)}" if c != a else _q(c) for c, a in columns)
-        sql = f"SELECT {select} FROM {_table(fg.name, fg.version)}"
-        where = _and(self._filter, extra)
+        select = ", ".join(f"{quote(c)} AS {quote(a)}" if c != a else quote(c) for c, a in columns)
+        sql = f"SELECT {select} FROM {group_table(fg.name, fg.version)}"
+        where = and_filters(self._filter, extra)
         if where is not None:
             sql += f" WHERE {where._sql(params)}"
         if limit is not None:

@@ -25,15 +25,15 @@ from typing import Any
 import pandas as pd
 
 from serverless_iris.embedded.dataset_api import DATASETS_DIR
-from serverless_iris.embedded.feature import _and
+from serverless_iris.embedded.feature import and_filters
 from serverless_iris.embedded.util import (
-    _JOB_WRITE_OPTIONS,
+    JOB_WRITE_OPTIONS,
     PROJECT_NAME,
     FeatureStoreException,
-    _check_dataframe_type,
-    _check_options,
-    _epoch_ms,
-    _require_defaults,
+    check_dataframe_type,
+    check_options,
+    epoch_ms,
+    require_defaults,
 )
 
 TRAIN, VALIDATION, TEST = "train", "validation", "test"  # hsfs.training_dataset_split.TrainingDatasetSplit
@@ -91,21 +91,21 @@ def read_splits(
     """Each split's rows with labels and every helper column, as a training dataset stores them."""
     columns = view._columns(True, True, True)
     if not splits:
-        window = view._window(*view._training_bounds(_epoch_ms(start_time), _epoch_ms(end_time)))
-        return {"": view._query._read(columns, _and(window, extra_filter))}
+        window = view._window(*view._training_bounds(epoch_ms(start_time), epoch_ms(end_time)))
+        return {"": view._query._read(columns, and_filters(window, extra_filter))}
     first = next(iter(splits.values()))
     if isinstance(first, tuple):
         # FeatureViewEngine._set_event_time: the train split starts at 1 s, the test split ends at now
         start, now = view._training_bounds(None, None)
-        windows = {name: [_epoch_ms(t) for t in window] for name, window in splits.items()}
+        windows = {name: [epoch_ms(t) for t in window] for name, window in splits.items()}
         windows[TRAIN][0] = windows[TRAIN][0] or start
         windows[TEST][1] = windows[TEST][1] or now
         return {
-            name: view._query._read(columns, _and(view._window(*window), extra_filter))
+            name: view._query._read(columns, and_filters(view._window(*window), extra_filter))
             for name, window in windows.items()
         }
     frame = view._query._read(
-        columns, _and(view._window(_epoch_ms(start_time), _epoch_ms(end_time)), extra_filter)
+        columns, and_filters(view._window(epoch_ms(start_time), epoch_ms(end_time)), extra_filter)
     )
     return split_frame(frame, splits, seed)
 
@@ -260,8 +260,8 @@ def _restore_types(frame: pd.DataFrame, dtypes: dict[str, str]) -> pd.DataFrame:
 
 
 def _check_create(method: Any, storage_connector: Any, location: Any, write_options: Any) -> None:
-    _require_defaults(method, storage_connector=storage_connector, location=location)
-    _check_options("write_options", write_options, _JOB_WRITE_OPTIONS)
+    require_defaults(method, storage_connector=storage_connector, location=location)
+    check_options("write_options", write_options, JOB_WRITE_OPTIONS)
 
 
 def _check_test_split(test_size: Any, train_end: Any, test_start: Any) -> None:
@@ -410,7 +410,7 @@ class TrainingDataMixin:
         return self._materialise(splits, None, None, extra_filter, data_format, seed, description)
 
     def _get(self, version: Any, n_splits: int, primary_key: bool, event_time: bool, dataframe_type: Any):
-        _check_dataframe_type(dataframe_type)
+        check_dataframe_type(dataframe_type)
         frames = self._datasets().read(version, n_splits)
         return [for_caller(self, df, primary_key, event_time, dataframe_type) for df in frames.values()]
 
@@ -478,10 +478,10 @@ class TrainingDataMixin:
         dataframe_type: str | None = "default",
     ) -> tuple[Any, Any, Any, Any, Any, Any]:
         """The three-way split in memory (nothing is written; no seed, as in the SDK)."""
-        _require_defaults(
+        require_defaults(
             TrainingDataMixin.train_validation_test_split, read_options=read_options, spine=spine
         )
-        _check_dataframe_type(dataframe_type)
+        check_dataframe_type(dataframe_type)
         _check_validation_split(
             validation_size, test_size, train_end, validation_start, validation_end, test_start
         )

@@ -26,7 +26,7 @@ PROJECT_NAME = "local"
 STORE_NAME = f"{PROJECT_NAME}_featurestore"
 DEFAULT_VERSION = 1
 _NAME_RE = re.compile(r"^[a-z0-9_]+$")
-_OFFLINE_TYPES = {  # hsfs offline (Hive) type -> DuckDB storage type
+OFFLINE_TYPES = {  # hsfs offline (Hive) type -> DuckDB storage type
     "int": "INTEGER",
     "bigint": "BIGINT",
     "float": "FLOAT",
@@ -49,7 +49,7 @@ _ARROW_TO_OFFLINE = {
     **dict.fromkeys([pa.date32(), pa.date64()], "date"),
     **dict.fromkeys([pa.binary(), pa.large_binary()], "binary"),
 }
-_EVENT_TIME_TYPES = ("timestamp", "date", "bigint")  # hsfs.feature_store.FeatureStore.create_feature_group
+EVENT_TIME_TYPES = ("timestamp", "date", "bigint")  # hsfs.feature_store.FeatureStore.create_feature_group
 # hopsworks_common.util._check_timestamp_format_from_date_string: the time strings the SDK accepts, after
 # removing "/", "-", " ", ":" and ".".
 _TIME_FORMATS = (
@@ -63,16 +63,16 @@ _TIME_FORMATS = (
 _DATAFRAME_TYPES = ("default", "pandas", "numpy", "python")
 # write/validation options that only steer Hopsworks jobs; an embedded insert is synchronous and
 # has no expectation suite, so these change nothing here.
-_JOB_WRITE_OPTIONS = {
+JOB_WRITE_OPTIONS = {
     "wait_for_job",
     "wait_for_online_ingestion",
     "start_offline_materialization",
     "start_offline_backfill",
 }
-_REPORT_VALIDATION_OPTIONS = {"run_validation", "save_report", "fetch_expectation_suite"}
+REPORT_VALIDATION_OPTIONS = {"run_validation", "save_report", "fetch_expectation_suite"}
 # Every public attribute of hsfs.feature_group.FeatureGroup (5.2.1): on Hopsworks each of these wins over
 # a feature of the same name, so the embedded ``fg.<name>`` must never return a feature for one of them.
-_SDK_FEATURE_GROUP_ATTRIBUTES = frozenset(
+SDK_FEATURE_GROUP_ATTRIBUTES = frozenset(
     """CACHED_FEATURE_GROUP ENTITY_TYPE NOT_FOUND_ERROR_CODE STREAM_FEATURE_GROUP add_keywords add_tag
     append_features as_of avro_schema bucket_index check_deprecated clustered_by column_names columns
     commit_delete_record commit_details compute_statistics create_alert create_feature_monitoring
@@ -117,20 +117,20 @@ class FeatureGroupWarning(Warning):
 # ---------------------------------------------------------------------------- small helpers
 
 
-def _q(identifier: str) -> str:
+def quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-def _table(name: str, version: int) -> str:
-    return _q(f"fg_{name}_{version}")
+def group_table(name: str, version: int) -> str:
+    return quote(f"fg_{name}_{version}")
 
 
-def _autofix(name: Any) -> str:
+def autofix(name: Any) -> str:
     """Feature names are lower case with underscores for spaces (``hsfs.util._autofix_feature_name``)."""
     return str(name).lower().replace(" ", "_")
 
 
-def _check_name(kind: str, name: Any) -> str:
+def check_name(kind: str, name: Any) -> str:
     if not isinstance(name, str) or not _NAME_RE.match(name):
         raise FeatureStoreException(
             f"{kind} name {name!r} is not valid: use lower-case letters, digits and underscores."
@@ -138,7 +138,7 @@ def _check_name(kind: str, name: Any) -> str:
     return name
 
 
-def _check_version(version: Any) -> int:
+def check_version(version: Any) -> int:
     if isinstance(version, bool) or not isinstance(version, (int, np.integer)) or version < 1:
         raise FeatureStoreException(f"version must be a positive integer, got {version!r}.")
     return int(version)
@@ -152,7 +152,7 @@ def _is_default(value: Any, default: Any) -> bool:
     return isinstance(value, (bool, int, float, str)) and type(value) is type(default) and value == default
 
 
-def _require_defaults(method: Callable, **given: Any) -> None:
+def require_defaults(method: Callable, **given: Any) -> None:
     """Refuse a non-default value for an SDK parameter accepted here only for signature parity."""
     params = inspect.signature(method).parameters
     for name, value in given.items():
@@ -164,7 +164,7 @@ def _require_defaults(method: Callable, **given: Any) -> None:
             )
 
 
-def _check_options(what: str, options: dict | None, harmless: set[str]) -> None:
+def check_options(what: str, options: dict | None, harmless: set[str]) -> None:
     unknown = sorted(set(options or {}) - harmless)
     if unknown:
         raise NotImplementedError(
@@ -189,7 +189,7 @@ def _timestamp_from_string(text: str) -> int:
     return int(float(parsed.timestamp()) * 1000)
 
 
-def _epoch_ms(value: Any) -> int | None:
+def epoch_ms(value: Any) -> int | None:
     """A start/end time as epoch milliseconds (``hopsworks_common.util._convert_event_time_to_timestamp``).
 
     Falsy values mean "no bound"; naive values are UTC; strings only in the SDK's formats; an ``int``
@@ -211,18 +211,18 @@ def _epoch_ms(value: Any) -> int | None:
     raise ValueError("Given event time should be in `datetime`, `date`, `str` or `int` type")
 
 
-def _utc(value: Any) -> pd.Timestamp | None:
-    """A start/end time as a naive UTC timestamp at millisecond precision (see :func:`_epoch_ms`)."""
-    ms = _epoch_ms(value)
+def naive_utc(value: Any) -> pd.Timestamp | None:
+    """A start/end time as a naive UTC timestamp at millisecond precision (see :func:`epoch_ms`)."""
+    ms = epoch_ms(value)
     return None if ms is None else pd.Timestamp(ms, unit="ms")
 
 
-def _now_ms() -> int:
+def now_ms() -> int:
     """Now in epoch milliseconds (``hsfs.core.feature_view_engine.FeatureViewEngine._get_end_time``)."""
     return int(float(datetime.now().timestamp()) * 1000)
 
 
-def _offline_type(arrow_type: pa.DataType) -> str | None:
+def offline_type(arrow_type: pa.DataType) -> str | None:
     """The offline type hsfs derives for an Arrow column type, ``None`` when the embedded store has none
     (``hopsworks_common.core.type_systems._convert_pandas_dtype_to_offline_type``)."""
     if pa.types.is_timestamp(arrow_type):
@@ -234,7 +234,7 @@ def _offline_type(arrow_type: pa.DataType) -> str | None:
     return _ARROW_TO_OFFLINE.get(arrow_type)
 
 
-def _check_dataframe_type(dataframe_type: Any) -> str:
+def check_dataframe_type(dataframe_type: Any) -> str:
     """Checked before reading, as ``hsfs.engine.python.Engine._validate_dataframe_type`` does."""
     if not isinstance(dataframe_type, str) or dataframe_type.lower() not in _DATAFRAME_TYPES:
         raise FeatureStoreException(
@@ -244,9 +244,9 @@ def _check_dataframe_type(dataframe_type: Any) -> str:
     return dataframe_type.lower()
 
 
-def _as_dataframe_type(df: pd.DataFrame, dataframe_type: str) -> Any:
+def as_dataframe_type(df: pd.DataFrame, dataframe_type: str) -> Any:
     """Mirrors ``hsfs.engine.python.Engine._return_dataframe_type`` for the types available here."""
-    kind = _check_dataframe_type(dataframe_type)
+    kind = check_dataframe_type(dataframe_type)
     if kind == "numpy":
         return df.values
     if kind == "python":
@@ -254,7 +254,7 @@ def _as_dataframe_type(df: pd.DataFrame, dataframe_type: str) -> Any:
     return df
 
 
-def _json_value(value: Any) -> Any:
+def json_value(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, (datetime, date)):
@@ -265,7 +265,7 @@ def _json_value(value: Any) -> Any:
 # ------------------------------------------------------------------------- metadata tables
 
 
-def _ensure_tables(con: Any) -> None:
+def ensure_tables(con: Any) -> None:
     for table in (GROUPS_TABLE, VIEWS_TABLE):
         con.execute(
             f"CREATE TABLE IF NOT EXISTS {table} (name VARCHAR NOT NULL, version INTEGER NOT NULL, "
@@ -273,7 +273,7 @@ def _ensure_tables(con: Any) -> None:
         )
 
 
-def _load_spec(con: Any, table: str, name: str, version: int) -> dict | None:
+def load_spec(con: Any, table: str, name: str, version: int) -> dict | None:
     """The saved spec, or ``None``; a store nothing was written to yet has no metadata tables."""
     try:
         row = con.execute(
@@ -284,12 +284,12 @@ def _load_spec(con: Any, table: str, name: str, version: int) -> dict | None:
     return json.loads(row[0]) if row else None
 
 
-def _next_version(con: Any, table: str, name: str) -> int:
+def next_version(con: Any, table: str, name: str) -> int:
     sql = f"SELECT coalesce(max(version), 0) + 1 FROM {table} WHERE name = ?"
     return con.execute(sql, [name]).fetchone()[0]
 
 
-def _save_spec(con: Any, table: str, name: str, version: int, spec: dict) -> None:
+def save_spec(con: Any, table: str, name: str, version: int, spec: dict) -> None:
     created = datetime.now(timezone.utc).replace(tzinfo=None)
     con.execute(f"INSERT INTO {table} VALUES (?, ?, ?, ?)", [name, version, json.dumps(spec), created])
 

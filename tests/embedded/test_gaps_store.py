@@ -16,7 +16,7 @@ from hopsworks_common.util import _convert_event_time_to_timestamp
 
 from serverless_iris.embedded.feature_store import FeatureStore
 from serverless_iris.embedded.model_registry import ModelRegistry
-from serverless_iris.embedded.util import _utc
+from serverless_iris.embedded.util import naive_utc
 
 MEASURES = ["a", "b"]
 
@@ -63,7 +63,7 @@ def test_download_returns_a_copy_outside_the_store_that_the_caller_may_change(
 
 
 def test_the_next_feature_group_version_follows_the_highest_not_the_count(fs: FeatureStore) -> None:
-    """Planted bug: ``count(*) + 1`` in ``util._next_version``: with 1 and 3 saved it gives 3 and appends."""
+    """Planted bug: ``count(*) + 1`` in ``util.next_version``: with 1 and 3 saved it gives 3 and appends."""
     for version in (1, 3):
         _group(fs, version).insert(_rows([pd.Timestamp("2024-01-01")]))
 
@@ -99,7 +99,7 @@ MILLIS = 1_704_153_600_000  # 2024-01-02T00:00:00Z, 13 digits
 @pytest.mark.parametrize("value", [SECONDS, MILLIS, 86_400, 9_999_999_999, 10_000_000_000, 1])
 def test_integer_times_are_read_in_the_sdks_unit(value: int) -> None:
     """Differential: the SDK's ``hopsworks_common.util._convert_event_time_to_timestamp`` gives epoch ms."""
-    assert _utc(value) == pd.Timestamp(_convert_event_time_to_timestamp(value), unit="ms")
+    assert naive_utc(value) == pd.Timestamp(_convert_event_time_to_timestamp(value), unit="ms")
 
 
 def test_integer_start_and_end_times_select_the_right_days(fs: FeatureStore) -> None:

@@ -24,7 +24,7 @@ from serverless_iris.embedded import db
 from serverless_iris.embedded.feature import Feature, Filter, Logic, TrainingDatasetFeature
 from serverless_iris.embedded.feature_store import FeatureStore
 from serverless_iris.embedded.project import LocalProject
-from serverless_iris.embedded.util import FeatureStoreException, _epoch_ms
+from serverless_iris.embedded.util import FeatureStoreException, epoch_ms
 
 FRAME = pd.DataFrame(
     {
@@ -209,7 +209,7 @@ def test_a_time_string_is_utc_whatever_the_local_zone(new_york: None, text: str)
     """Differential: ``hopsworks_common.util._get_timestamp_from_date_string`` reads a zone-free time as
     UTC."""
     expected = pd.Timestamp(text.rstrip("Z"), tz="UTC").value // 10**6
-    assert _epoch_ms(text) == _convert_event_time_to_timestamp(text) == expected
+    assert epoch_ms(text) == _convert_event_time_to_timestamp(text) == expected
 
 
 def test_a_hudi_upsert_without_keys_keeps_every_row(fs: FeatureStore) -> None:
@@ -275,7 +275,7 @@ def test_a_zone_free_time_is_utc_whatever_the_local_zone(new_york: None, value) 
     """Differential: ``hopsworks_common.util._convert_event_time_to_timestamp`` reads a zone-free time
     (a naive datetime or Timestamp, a date, a string) as UTC."""
     expected = pd.Timestamp(str(value).rstrip("Z"), tz="UTC").value // 10**6
-    assert _epoch_ms(value) == _convert_event_time_to_timestamp(value) == expected
+    assert epoch_ms(value) == _convert_event_time_to_timestamp(value) == expected
 
 
 def test_a_timestamp_with_nanoseconds_warns_as_the_sdk_warns() -> None:
@@ -286,7 +286,7 @@ def test_a_timestamp_with_nanoseconds_warns_as_the_sdk_warns() -> None:
         expected = _convert_event_time_to_timestamp(value)
     with warnings.catch_warnings(record=True) as ours:
         warnings.simplefilter("always")
-        assert _epoch_ms(value) == expected
+        assert epoch_ms(value) == expected
     assert [str(w.message) for w in ours] == [str(w.message) for w in sdk] != []
 
 

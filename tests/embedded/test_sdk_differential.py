@@ -22,7 +22,7 @@ import pytest
 from serverless_iris.embedded import feature_view as embedded_feature_view
 from serverless_iris.embedded.feature_store import FeatureStore, FeatureStoreException
 from serverless_iris.embedded.training_dataset import random_splits, split_frame
-from serverless_iris.embedded.util import _epoch_ms
+from serverless_iris.embedded.util import epoch_ms
 
 hsfs_python = pytest.importorskip("hsfs.engine.python", reason="the hopsworks SDK is a project requirement")
 from deltalake import DeltaTable  # noqa: E402  (hops-deltalake, installed with hopsworks[python])
@@ -243,7 +243,7 @@ TIMES = [
 @pytest.mark.parametrize("value", TIMES, ids=repr)
 def test_time_values_convert_like_hopsworks_common_util(value: Any) -> None:
     """Rows 2 and 9: only the SDK's string formats; ints of up to 10 digits are seconds, longer ms."""
-    assert outcome(_epoch_ms, value) == outcome(_convert_event_time_to_timestamp, value)
+    assert outcome(epoch_ms, value) == outcome(_convert_event_time_to_timestamp, value)
 
 
 def timed_view(fs: FeatureStore, event_times: list, kind: str = "timestamp") -> Any:
@@ -277,7 +277,7 @@ def test_a_bigint_event_time_splits_like_the_sdk_python_engine(
 ) -> None:
     """Row 9: each bigint event time is read as seconds (up to 10 digits) or milliseconds, as
     ``Engine._time_series_split`` converts it with ``util._convert_event_time_to_timestamp``."""
-    monkeypatch.setattr(embedded_feature_view, "_now_ms", lambda: NOW_MS)
+    monkeypatch.setattr(embedded_feature_view, "now_ms", lambda: NOW_MS)
     seconds = [1704276672, 1704276672 + 86400, 1704276672 + 3 * 86400]
     millis = [s * 1000 + 5 for s in seconds]
     group, view = timed_view(fs, seconds + millis + [4102444800], kind="bigint")  # last: 2100, after "now"
@@ -314,7 +314,7 @@ def test_an_epoch_bound_filters_a_timestamp_event_time_like_the_sdk(fs: FeatureS
 def test_training_bounds_are_set_event_time(fs: FeatureStore, monkeypatch, event_time, start, end) -> None:
     """Row 3: ``FeatureViewEngine._set_event_time`` bounds a training read at 1 s and now."""
     monkeypatch.setattr(FeatureViewEngine, "_get_end_time", lambda self: NOW_MS)
-    monkeypatch.setattr(embedded_feature_view, "_now_ms", lambda: NOW_MS)
+    monkeypatch.setattr(embedded_feature_view, "now_ms", lambda: NOW_MS)
     query = SimpleNamespace(_left_feature_group=SimpleNamespace(event_time=event_time))
     dataset = SimpleNamespace(splits=[], event_start_time=start, event_end_time=end)
     FeatureViewEngine.__new__(FeatureViewEngine)._set_event_time(SimpleNamespace(query=query), dataset)

@@ -18,7 +18,7 @@ import pytest
 
 from serverless_iris.embedded.feature_store import FeatureStore
 from serverless_iris.embedded.model_registry import ModelRegistry, ProvenanceWarning
-from serverless_iris.embedded.util import _SDK_FEATURE_GROUP_ATTRIBUTES
+from serverless_iris.embedded.util import SDK_FEATURE_GROUP_ATTRIBUTES
 
 MEASUREMENTS = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
 
@@ -126,7 +126,7 @@ def test_the_embedded_list_of_sdk_attributes_is_the_sdks() -> None:
     """Row 7: every public attribute of ``hsfs.feature_group.FeatureGroup`` wins over a feature there."""
     from hsfs.feature_group import FeatureGroup as SdkFeatureGroup
 
-    assert _SDK_FEATURE_GROUP_ATTRIBUTES == {n for n in dir(SdkFeatureGroup) if not n.startswith("_")}
+    assert SDK_FEATURE_GROUP_ATTRIBUTES == {n for n in dir(SdkFeatureGroup) if not n.startswith("_")}
 
 
 def test_a_column_named_like_an_attribute_never_shadows_it(fs: FeatureStore) -> None:
