@@ -3,7 +3,7 @@
     python assets/make_assets.py          # into assets/
     python assets/make_assets.py DIR      # into DIR
 
-The CSV is Fisher's data from scikit-learn's bundled copy (``serverless_iris.flowers.load_iris_frame``);
+The CSV is Fisher's data from scikit-learn's bundled copy (``helpers.flowers.load_iris_frame``);
 each picture draws three sepals and three petals sized by the variety's mean measurements.
 """
 
@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # serverless_iris, installed or not
-from serverless_iris.flowers import FEATURES, IRIS_CSV, VARIETIES, flower_picture, load_iris_frame  # noqa: E402
+from serverless_iris.helpers.flowers import FEATURES, IRIS_CSV, VARIETIES, flower_picture, load_iris_frame  # noqa: E402
 from serverless_iris.paths import ASSETS_DIR  # noqa: E402
 
 # Flower colours: (sepal, petal). Iris sepals are the large "falls", petals the upright "standards".

@@ -459,7 +459,7 @@ def iris_rows(n: int, first: Any, rng: Any) -> Any:
     import numpy as np
     import pandas as pd
 
-    from serverless_iris.flowers import FEATURES, SPECIES_RANGES, VARIETIES
+    from serverless_iris.helpers.flowers import FEATURES, SPECIES_RANGES, VARIETIES
 
     variety = rng.integers(len(VARIETIES), size=n)
     columns: dict[str, Any] = {}
@@ -476,7 +476,7 @@ def _store_frames(rows: int) -> tuple[Any, Any]:
     import numpy as np
     import pandas as pd
 
-    from serverless_iris.flowers import VARIETIES
+    from serverless_iris.helpers.flowers import VARIETIES
 
     rng = np.random.default_rng(SEED)
     first = iris_rows(rows, "2021-01-01", rng)
@@ -493,7 +493,7 @@ def _write_history(store: Path, rows: int) -> None:
     import pandas as pd
 
     from serverless_iris.embedded.project import LocalProject
-    from serverless_iris.flowers import BACKFILL_EVENT_TIME
+    from serverless_iris.helpers.flowers import BACKFILL_EVENT_TIME
 
     group = LocalProject(store).get_feature_store().get_feature_group("iris", version=1)
     if group is None:
@@ -514,7 +514,7 @@ def _timer(seconds: dict[str, float], step: str) -> Iterator[None]:
 
 def _api_steps(folder: Path, first: Any, second: Any) -> tuple[dict[str, float], int]:
     from serverless_iris.embedded.project import LocalProject
-    from serverless_iris.flowers import FEATURES
+    from serverless_iris.helpers.flowers import FEATURES
 
     seconds: dict[str, float] = {}
     with _timer(seconds, "insert"):
@@ -533,7 +533,7 @@ def _api_steps(folder: Path, first: Any, second: Any) -> tuple[dict[str, float],
 def _duckdb_steps(folder: Path, first: Any, second: Any) -> tuple[dict[str, float], int]:
     import duckdb
 
-    from serverless_iris.flowers import FEATURES
+    from serverless_iris.helpers.flowers import FEATURES
 
     path = str(folder / "raw.duckdb")
     columns = ", ".join([*(f"{f} DOUBLE" for f in FEATURES), "variety VARCHAR", "event_time TIMESTAMP"])

@@ -37,7 +37,7 @@ import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
-from serverless_iris.runner.startup import skip_unused_grammar
+from serverless_iris.runner.kernels.startup import skip_unused_grammar
 
 skip_unused_grammar()  # before nbformat's jsonschema: 2 s of CPU in every worker, for a format no test checks
 gc.disable()  # until the test modules are imported: see pytest_collection below
@@ -131,7 +131,7 @@ def pytest_collection(session: pytest.Session) -> Iterator[object]:
     Every worker imports pandas, scikit-learn and the Hopsworks SDK while it collects; each full
     collection meanwhile walked all of it, and so did every later one and pytest's five at the end
     (collection took 11-13 s of CPU in one process, 6-7 s without them). The fork server does the same for
-    its kernels (``serverless_iris.runner.forkserver``): the modules stay, and the collector looks only at
+    its kernels (``runner.kernels.forkserver``): the modules stay, and the collector looks only at
     what the tests allocate.
     """
     try:

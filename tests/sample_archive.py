@@ -23,11 +23,11 @@ from bs4 import BeautifulSoup
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from PIL import Image
 
-from serverless_iris import flowers
-from serverless_iris.runner.kernels import MATPLOTLIB_INLINE
+from serverless_iris.helpers import flowers
+from serverless_iris.runner.kernels.kernel import MATPLOTLIB_INLINE
+from serverless_iris.runner.pages.index import write_index
+from serverless_iris.runner.pages.report import write_report
 from serverless_iris.runner.plan import PIPELINE
-from serverless_iris.runner.report import write_report
-from serverless_iris.runner.site import write_index
 
 OK_RUN = "20261125T093000Z-aaaaaa"
 FAILED_RUN = "20261126T093000Z-bbbbbb"
@@ -203,10 +203,10 @@ def write_dashboard(outputs: Path, *, below: bool, training_run: str | None = OK
 
 
 def write_knn_model(outputs: Path) -> None:
-    """``knn_model.json`` as the inference notebook exports it (``serverless_iris.tryit.export_knn``)."""
+    """``knn_model.json`` as the inference notebook exports it (``helpers.tryit.export_knn``)."""
     from sklearn.neighbors import KNeighborsClassifier
 
-    from serverless_iris.tryit import export_knn
+    from serverless_iris.helpers.tryit import export_knn
 
     iris = flowers.load_iris_frame()
     model = KNeighborsClassifier(n_neighbors=3).fit(iris[list(flowers.FEATURES)], iris["variety"])

@@ -28,7 +28,7 @@ from bs4 import BeautifulSoup
 from filelock import FileLock
 
 from serverless_iris.files import write_json
-from serverless_iris.flowers import BACKFILL_EVENT_TIME, FEATURES
+from serverless_iris.helpers.flowers import BACKFILL_EVENT_TIME, FEATURES
 from serverless_iris.paths import ASSETS_DIR, BACKEND_ENV, FORK_KERNELS_ENV, REPO_ROOT, STORE_ENV
 
 REPO = REPO_ROOT

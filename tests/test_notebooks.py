@@ -26,7 +26,7 @@ from PIL import Image
 from support import REPO
 
 from serverless_iris.embedded.project import LocalProject
-from serverless_iris.flowers import (
+from serverless_iris.helpers.flowers import (
     ASSETS_DIR,
     BACKFILL_EVENT_TIME,
     FEATURES,

@@ -35,7 +35,7 @@ import pytest
 from support import make_workspace
 
 from serverless_iris.embedded.project import LocalProject
-from serverless_iris.flowers import FEATURES
+from serverless_iris.helpers.flowers import FEATURES
 
 RUNS = int(os.environ.get("IRIS_SOAK_RUNS", "100"))
 KEEP = int(os.environ.get("IRIS_SOAK_KEEP", "30"))

@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, NoReturn
 from serverless_iris.backend import redact
 from serverless_iris.errors import StoreBusyError
 from serverless_iris.paths import NOTEBOOKS_DIR, OUTPUTS_DIR
-from serverless_iris.runner.kernels import fork_server
+from serverless_iris.runner.csv_source import SOURCE
+from serverless_iris.runner.kernels.kernel import fork_server
+from serverless_iris.runner.kernels.startup import skip_unused_grammar
 from serverless_iris.runner.parameters import Parameter, ParameterError, parse_assignments
 from serverless_iris.runner.plan import (
     PIPELINE,
@@ -25,11 +27,9 @@ from serverless_iris.runner.plan import (
     notebook_paths,
     plan,
 )
-from serverless_iris.runner.sources import SOURCE
-from serverless_iris.runner.startup import skip_unused_grammar
 
 if TYPE_CHECKING:
-    from serverless_iris.runner.forkserver import ForkServer
+    from serverless_iris.runner.kernels.forkserver import ForkServer
     from serverless_iris.runner.run import Result
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130

@@ -11,7 +11,7 @@ long cell sends output (papermill's ``autosave_cell``). So an executed notebook 
 cell's outputs and the failing cell marked; only a runner killed outright (SIGKILL) leaves a notebook up
 to :data:`SAVE_EVERY` seconds behind, as papermill's own autosave does within long cells.
 
-This module imports papermill; :mod:`serverless_iris.runner.failures` imports it when a notebook runs.
+This module imports papermill; :mod:`serverless_iris.runner.notebook` imports it when a notebook runs.
 """
 
 from __future__ import annotations

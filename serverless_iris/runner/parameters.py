@@ -106,7 +106,7 @@ class Parameter:
 
 def read_parameters(notebook: Path) -> dict[str, Parameter]:
     """The parameters ``notebook`` declares, in cell order (papermill's ``inspect_notebook``)."""
-    from serverless_iris.runner.startup import without_remote_io
+    from serverless_iris.runner.kernels.startup import without_remote_io
 
     with without_remote_io():
         import papermill

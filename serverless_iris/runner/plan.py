@@ -12,8 +12,8 @@ from typing import Any
 
 from serverless_iris.backend import BackendError, selected_backend
 from serverless_iris.paths import NOTEBOOKS_DIR
+from serverless_iris.runner.csv_source import SOURCE, SourceError, readable_source
 from serverless_iris.runner.parameters import Parameter, ParameterError, read_parameters, resolve
-from serverless_iris.runner.sources import SOURCE, SourceError, readable_source
 
 PIPELINE = {
     "feature": "iris-feature-pipeline.ipynb",

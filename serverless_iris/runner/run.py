@@ -26,11 +26,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from serverless_iris.backend import HOST_ENV, PROJECT_ENV, describe_store_record, redact, store_record
-from serverless_iris.dashboard_files import DASHBOARD_FOLDER, retrain_reason, training_run
 from serverless_iris.files import write_json
+from serverless_iris.helpers.dashboard_files import DASHBOARD_FOLDER, retrain_reason, training_run
+from serverless_iris.helpers.provenance import git_commit
 from serverless_iris.paths import RUN_ID_ENV, STORE_ENV, store_path
-from serverless_iris.provenance import git_commit
-from serverless_iris.runner.archive import (
+from serverless_iris.runner.csv_source import SOURCE
+from serverless_iris.runner.kernels.kernel import Kernel, fork_server, kernel_environment
+from serverless_iris.runner.notebook import error_record, mark_failure, run_notebook
+from serverless_iris.runner.outputs import (
     RUN_FILE,
     RUN_LOCK,
     Echo,
@@ -41,15 +44,12 @@ from serverless_iris.runner.archive import (
     store_lock,
     unfinished_runs,
 )
-from serverless_iris.runner.failures import error_record, mark_failure, run_notebook
-from serverless_iris.runner.kernels import Kernel, fork_server, kernel_environment
 from serverless_iris.runner.plan import MODEL_NAME, Plan, Step, UsageError
 from serverless_iris.runner.signals import interrupts_raise, signals_deferred
-from serverless_iris.runner.sources import SOURCE
 from serverless_iris.runner.store_questions import StoreQuestion, model_versions, only_backfilled
 
 if TYPE_CHECKING:
-    from serverless_iris.runner.forkserver import ForkServer
+    from serverless_iris.runner.kernels.forkserver import ForkServer
 
 
 @dataclass
@@ -334,7 +334,7 @@ class _Run:
     def _write_reports(self, entry: dict[str, Any]) -> None:
         """Queue the notebook's HTML reports: they are written while the next notebook runs."""
         if entry["executed"]:
-            from serverless_iris.runner.report import write_report
+            from serverless_iris.runner.pages.report import write_report
 
             executed = self.folder / entry["executed"]
             self.written.append(
@@ -398,17 +398,17 @@ def _new_store(backend: str) -> bool:
 def _warm_up(backend: str | None) -> None:
     """Imports the run needs later: the store question's (on ``backend``, when it will be asked) first,
     as it is asked between two notebooks, then nbconvert's and the templates for the reports."""
-    from serverless_iris.runner import report, site
+    from serverless_iris.runner.pages import index, report
     from serverless_iris.runner.store_questions import warm_up
 
     if backend is not None:
         warm_up(backend)
     report.warm_up()
-    site.warm_up()
+    index.warm_up()
 
 
 def _write_index(outputs: Path, problems: list[str]) -> Path | None:
-    from serverless_iris.runner.site import write_index
+    from serverless_iris.runner.pages.index import write_index
 
     try:
         return write_index(outputs)

@@ -19,7 +19,7 @@ def model_versions(project: Any) -> list[int]:
 
 def only_backfilled(project: Any, version: int) -> bool:
     """Whether feature group ``iris`` exists and holds no flower after the backfill's event time."""
-    from serverless_iris.flowers import BACKFILL_EVENT_TIME
+    from serverless_iris.helpers.flowers import BACKFILL_EVENT_TIME
 
     group = project.get_feature_store().get_feature_group("iris", version=version)
     if group is None:

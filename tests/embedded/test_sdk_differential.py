@@ -172,7 +172,7 @@ def test_inserts_leave_the_rows_the_sdk_delta_writer_leaves(
 
 def test_the_course_iris_csv_keeps_its_repeated_flower(fs: FeatureStore, tmp_path: Path) -> None:
     """Row 1: 150 rows with one repeat stay 150 rows, on both sides."""
-    from serverless_iris.contract import read_iris_csv
+    from serverless_iris.helpers.contract import read_iris_csv
     from serverless_iris.paths import REPO_ROOT
 
     iris = read_iris_csv(str(REPO_ROOT / "assets" / "iris.csv")).assign(et=T0.as_unit("us"))

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from serverless_iris.contract import IrisDataError, read_iris_csv, validate_iris
-from serverless_iris.flowers import BACKFILL_EVENT_TIME, IRIS_CSV, load_iris_frame
+from serverless_iris.helpers.contract import IrisDataError, read_iris_csv, validate_iris
+from serverless_iris.helpers.flowers import BACKFILL_EVENT_TIME, IRIS_CSV, load_iris_frame
 
 ALLOWED_COLUMNS = "sepal_length, sepal_width, petal_length, petal_width, variety, event_time"
 

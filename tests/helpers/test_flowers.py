@@ -15,9 +15,9 @@ import pytest
 from PIL import Image
 from support import load_make_assets
 
-from serverless_iris import dashboard, dashboard_files, flowers
-from serverless_iris.contract import validate_iris
-from serverless_iris.flowers import FEATURES, SPECIES_RANGES, VARIETIES
+from serverless_iris.helpers import dashboard, dashboard_files, flowers
+from serverless_iris.helpers.contract import validate_iris
+from serverless_iris.helpers.flowers import FEATURES, SPECIES_RANGES, VARIETIES
 from serverless_iris.paths import DASHBOARD_ENV
 
 make_assets = load_make_assets()

@@ -27,10 +27,10 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from serverless_iris.contract import LIMITS_CM, IrisDataError
 from serverless_iris.embedded import db
 from serverless_iris.embedded.feature_store import FeatureStoreException
-from serverless_iris.flowers import FEATURES, VARIETIES
+from serverless_iris.helpers.contract import LIMITS_CM, IrisDataError
+from serverless_iris.helpers.flowers import FEATURES, VARIETIES
 from serverless_iris.paths import REPO_ROOT
 
 FUZZ_EXAMPLES = int(os.environ.get("IRIS_FUZZ_EXAMPLES", "200"))

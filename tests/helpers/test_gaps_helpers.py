@@ -15,9 +15,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from serverless_iris import provenance
-from serverless_iris.contract import IrisDataError, validate_iris
-from serverless_iris.flowers import BACKFILL_EVENT_TIME, load_iris_frame
+from serverless_iris.helpers import provenance
+from serverless_iris.helpers.contract import IrisDataError, validate_iris
+from serverless_iris.helpers.flowers import BACKFILL_EVENT_TIME, load_iris_frame
 
 GIT_ENV = {
     **os.environ,

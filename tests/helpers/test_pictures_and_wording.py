@@ -15,10 +15,10 @@ from matplotlib.figure import Figure
 from PIL import Image
 from support import load_make_assets
 
-from serverless_iris import dashboard, flowers
-from serverless_iris.contract import IrisDataError, load_summary, read_iris_csv, validate_iris
-from serverless_iris.flowers import BACKFILL_EVENT_TIME, FEATURES, VARIETIES
-from serverless_iris.wording import plural
+from serverless_iris.helpers import dashboard, flowers
+from serverless_iris.helpers.contract import IrisDataError, load_summary, read_iris_csv, validate_iris
+from serverless_iris.helpers.flowers import BACKFILL_EVENT_TIME, FEATURES, VARIETIES
+from serverless_iris.helpers.wording import plural
 
 make_assets = load_make_assets()
 

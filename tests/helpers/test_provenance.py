@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
-from serverless_iris import provenance
+from serverless_iris.helpers import provenance
 from serverless_iris.paths import REPO_ROOT
 
 

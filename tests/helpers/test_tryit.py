@@ -15,9 +15,9 @@ from sklearn.datasets import load_iris
 from sklearn.model_selection import train_test_split
 from sklearn.neighbors import KNeighborsClassifier
 
-from serverless_iris.flowers import FEATURES, VARIETIES
-from serverless_iris.runner.site import try_it_html
-from serverless_iris.tryit import export_knn
+from serverless_iris.helpers.flowers import FEATURES, VARIETIES
+from serverless_iris.helpers.tryit import export_knn
+from serverless_iris.runner.pages.index import try_it_html
 
 COLOURS = {"Setosa": (120, 90, 200), "Versicolor": (60, 120, 220), "Virginica": (200, 60, 140)}
 # Drives the real form: type each value into its input (an `input` event, as a keystroke sends),

@@ -21,7 +21,7 @@ from playwright.sync_api import Browser
 from sample_archive import FAILED_RUN, OK_RUN, report_path
 from support import FullRun, Workspace
 
-from serverless_iris import flowers
+from serverless_iris.helpers import flowers
 from serverless_iris.paths import REPO_ROOT
 
 pytestmark = pytest.mark.browser

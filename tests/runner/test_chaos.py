@@ -38,7 +38,7 @@ from support import (
 )
 
 from serverless_iris.embedded.project import LocalProject
-from serverless_iris.flowers import BACKFILL_EVENT_TIME, FEATURES, utc
+from serverless_iris.helpers.flowers import BACKFILL_EVENT_TIME, FEATURES, utc
 
 BACKFILL_ROWS = 149  # assets/iris.csv holds 150 flowers, one of them twice
 TODAY_ROWS = 1  # the first full run adds today's flower after the backfill

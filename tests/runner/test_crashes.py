@@ -26,9 +26,9 @@ import pandas as pd
 import pytest
 from support import FIXTURES, REPO, Workspace, assert_archive_complete, backfill_rows, index_rows, run_folders
 
-from serverless_iris.contract import read_iris_csv
 from serverless_iris.embedded.feature_store import FeatureStore
-from serverless_iris.flowers import BACKFILL_EVENT_TIME, FEATURES
+from serverless_iris.helpers.contract import read_iris_csv
+from serverless_iris.helpers.flowers import BACKFILL_EVENT_TIME, FEATURES
 
 BACKFILL_ROWS = 149  # assets/iris.csv holds 150 flowers, one of them twice
 CHILD_ENV = {**os.environ, "PYTHONPATH": str(REPO)}
@@ -60,7 +60,7 @@ INSERTER = textwrap.dedent(
     import pandas as pd
 
     from serverless_iris.embedded.feature_store import FeatureStore
-    from serverless_iris.flowers import FEATURES
+    from serverless_iris.helpers.flowers import FEATURES
 
     store, n, day = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
     rng = np.random.default_rng(day)

@@ -17,7 +17,7 @@ import papermill.engines
 import pytest
 
 from serverless_iris.runner import engine
-from serverless_iris.runner.kernels import KERNEL_NAME, Kernel, kernel_environment
+from serverless_iris.runner.kernels.kernel import KERNEL_NAME, Kernel, kernel_environment
 
 CELLS = ["x = 1", "print('first cell done')", "y = x + 1", "print(y)", "z = [y] * 3"]
 

@@ -79,7 +79,7 @@ def test_each_notebook_gets_a_fresh_kernel_forked_from_the_server(tmp_path: Path
     seen = whoami(tmp_path, MPLBACKEND="Agg")  # as on many servers and CI images: kernels still draw inline
     assert seen["feature"]["pid"] != seen["training"]["pid"]
     for report in seen.values():
-        assert report["parent"][1:3] == ["-m", "serverless_iris.runner.forkserver"], report["parent"]
+        assert report["parent"][1:3] == ["-m", "serverless_iris.runner.kernels.forkserver"], report["parent"]
         assert report["names"] == OWN_NAMES  # nothing from the other notebook, nor from the warm-up
         assert (
             report["history"] == 5
@@ -125,7 +125,7 @@ def test_a_killed_runner_leaves_no_fork_server_or_kernel_behind(tmp_path: Path) 
         time.sleep(0.1)
         descendants = runner_process.children(recursive=True)
     kinds = [_command(p) for p in descendants]
-    assert any("serverless_iris.runner.forkserver" in kind for kind in kinds), kinds
+    assert any("serverless_iris.runner.kernels.forkserver" in kind for kind in kinds), kinds
     assert len(descendants) >= 2, kinds
     process.send_signal(signal.SIGKILL)
     process.wait()

@@ -13,7 +13,7 @@ import pytest
 from bs4 import BeautifulSoup
 from nbconvert import HTMLExporter
 
-from serverless_iris.runner.html_export import MISSING_ALT, ReportExporter, accessible
+from serverless_iris.runner.pages.html_export import MISSING_ALT, ReportExporter, accessible
 
 PNG = base64.b64encode(
     bytes.fromhex(

@@ -23,7 +23,7 @@ from playwright.sync_api import Browser
 from support import Workspace, make_workspace
 
 from serverless_iris.embedded.project import LocalProject
-from serverless_iris.flowers import newest_first, utc
+from serverless_iris.helpers.flowers import newest_first, utc
 from serverless_iris.runner.plan import PIPELINE
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

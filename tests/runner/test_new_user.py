@@ -17,7 +17,7 @@ from support import FIXTURES, REPO, FullRun, Workspace, make_workspace
 from serverless_iris import login
 from serverless_iris.backend import BackendError
 from serverless_iris.embedded.project import LocalProject
-from serverless_iris.flowers import BACKFILL_EVENT_TIME, utc
+from serverless_iris.helpers.flowers import BACKFILL_EVENT_TIME, utc
 
 EXTRA_FLOWERS = "sepal_length,sepal_width,petal_length,petal_width,variety\n" + "\n".join(
     f"{5.0 + i / 10:.1f},3.{i},1.{i},0.{i + 1},Setosa" for i in range(3)

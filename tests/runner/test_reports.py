@@ -34,8 +34,11 @@ from sample_archive import (
     write_run,
 )
 
-from serverless_iris import files, flowers
-from serverless_iris.runner import archive, report, site
+from serverless_iris import files
+from serverless_iris.helpers import flowers
+from serverless_iris.runner.outputs import effective_status, load_runs
+from serverless_iris.runner.pages import report
+from serverless_iris.runner.pages.index import write_index
 
 
 @pytest.fixture(scope="module")
@@ -185,7 +188,7 @@ def test_writes_are_atomic_and_leave_no_temp_files(outputs: Path, tmp_path: Path
 
     monkeypatch.setattr(files.os, "replace", crash)
     with pytest.raises(OSError, match="disk full"):
-        site.write_index(outputs)
+        write_index(outputs)
     assert index.read_bytes() == before, "a failed write leaves the previous page"
     assert [p.name for p in outputs.iterdir() if p.name.endswith(".tmp")] == []
 
@@ -220,13 +223,13 @@ def test_running_run_with_a_dead_pid_shows_as_interrupted(outputs: Path) -> None
 def test_effective_status() -> None:
     here, now = socket.gethostname(), datetime.now(timezone.utc).isoformat()
     alive = {"status": "running", "pid": os.getpid(), "host": here, "started": now}
-    assert archive.effective_status(alive) == "running"
-    assert archive.effective_status({**alive, "pid": dead_pid()}) == "interrupted"
-    assert archive.effective_status({**alive, "started": "2000-01-01T00:00:00+00:00"}) == "interrupted", (
+    assert effective_status(alive) == "running"
+    assert effective_status({**alive, "pid": dead_pid()}) == "interrupted"
+    assert effective_status({**alive, "started": "2000-01-01T00:00:00+00:00"}) == "interrupted", (
         "a live process that started after the run is another process reusing the pid"
     )
-    assert archive.effective_status({**alive, "pid": dead_pid(), "host": "elsewhere"}) == "running"
-    assert archive.effective_status({**alive, "status": "failed", "pid": dead_pid()}) == "failed"
+    assert effective_status({**alive, "pid": dead_pid(), "host": "elsewhere"}) == "running"
+    assert effective_status({**alive, "status": "failed", "pid": dead_pid()}) == "failed"
 
 
 def test_dashboard_model_card_monitoring_and_try_it(outputs: Path) -> None:
@@ -270,13 +273,13 @@ def test_compare_data_carries_parameters_notebooks_and_known_metrics(outputs: Pa
 
 def test_alert_banner_only_when_below_threshold(fresh: Path) -> None:
     write_dashboard(fresh, below=False)
-    doc = soup(site.write_index(fresh))
+    doc = soup(write_index(fresh))
     assert doc.select_one("#accuracy-alert") is None
     assert "Last 7 85.7%" in doc.select_one("#monitoring").get_text(" ", strip=True)
 
 
 def test_empty_outputs_render_clean_empty_states(fresh: Path) -> None:
-    doc = soup(site.write_index(fresh))
+    doc = soup(write_index(fresh))
     assert doc.select_one("#no-runs") is not None and doc.select_one("#no-dashboard") is not None
     assert doc.select("tr.run") == [] and doc.select("img") == []
     assert json.loads(doc.select_one("#runs-data").string) == []
@@ -287,7 +290,7 @@ def test_dashboard_without_its_training_run_or_pictures(fresh: Path) -> None:
     folder = write_dashboard(fresh, below=False, training_run="20200101T000000Z-gone00")
     for name in PICTURES:
         (folder / name).unlink()
-    doc = soup(site.write_index(fresh))
+    doc = soup(write_index(fresh))
     assert doc.select_one("#training-report-link") is None
     assert "20200101T000000Z-gone00" in doc.select_one("#model-card").text
     assert doc.select("img") == [] and len(doc.select(".placeholder")) == 6  # 2 flowers, 4 figures
@@ -301,7 +304,7 @@ def test_dashboard_without_monitoring_fields(fresh: Path) -> None:
     for key in ("rolling_accuracy", "variety_counts", "alert"):
         del data[key]
     (folder / "dashboard.json").write_text(json.dumps(data))
-    doc = soup(site.write_index(fresh))
+    doc = soup(write_index(fresh))
     assert doc.select_one(".counts") is None and doc.select_one("#accuracy-alert") is None
     assert "Last 7 —" in doc.select_one("#monitoring").get_text(" ", strip=True)
 
@@ -310,7 +313,7 @@ def test_unreadable_run_json_is_skipped(fresh: Path) -> None:
     write_run(fresh, OK_RUN, "succeeded", "full", [])
     (fresh / "runs" / "20261126T000000Z-broken").mkdir(parents=True)
     (fresh / "runs" / "20261126T000000Z-broken" / "run.json").write_text("{not json")
-    assert [run["id"] for run in archive.load_runs(fresh)] == [OK_RUN]
+    assert [run["id"] for run in load_runs(fresh)] == [OK_RUN]
 
 
 @pytest.mark.parametrize(

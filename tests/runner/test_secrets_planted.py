@@ -184,7 +184,7 @@ def test_a_failure_marked_on_a_cell_holds_no_key(
     """Relies on ``failures.mark_failure``'s ``text = redact(message)``: a timeout or a dead kernel is
     written into the executed notebook as an error output from the runner's own message, which may quote
     what the cell printed. (In a run, ``error_record`` and the notebook's scrub redact it again.)"""
-    from serverless_iris.runner.failures import mark_failure
+    from serverless_iris.runner.notebook import mark_failure
 
     monkeypatch.setenv(KEY_ENV, key)
     executed = tmp_path / "executed.ipynb"

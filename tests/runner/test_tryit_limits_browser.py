@@ -12,11 +12,11 @@ from browser import chromium_page
 from playwright.sync_api import Browser
 from sklearn.neighbors import KNeighborsClassifier
 
-from serverless_iris import flowers
-from serverless_iris.contract import LIMITS_CM, IrisDataError, validate_iris
-from serverless_iris.flowers import FEATURES, VARIETIES
-from serverless_iris.runner.site import try_it_html
-from serverless_iris.tryit import export_knn
+from serverless_iris.helpers import flowers
+from serverless_iris.helpers.contract import LIMITS_CM, IrisDataError, validate_iris
+from serverless_iris.helpers.flowers import FEATURES, VARIETIES
+from serverless_iris.helpers.tryit import export_knn
+from serverless_iris.runner.pages.index import try_it_html
 
 pytestmark = pytest.mark.browser
 

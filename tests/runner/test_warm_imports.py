@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from support import REPO
 
-from serverless_iris.runner.forkserver import ForkServer
-from serverless_iris.runner.kernels import (
+from serverless_iris.runner.kernels.forkserver import ForkServer
+from serverless_iris.runner.kernels.kernel import (
     LATER_IMPORTS,
     kernel_environment,
     notebook_modules,
@@ -27,7 +27,7 @@ from serverless_iris.runner.kernels import (
 from serverless_iris.runner.plan import PIPELINE
 
 FIRST_USE = {  # what the notebooks do with each module of LATER_IMPORTS
-    "serverless_iris.contract": "module.iris_schema()",
+    "serverless_iris.helpers.contract": "module.iris_schema()",
     "hsml.schema": "module.Schema(__import__('pandas').DataFrame({'sepal_length': [5.1]}))",
 }
 
@@ -37,7 +37,7 @@ def test_a_later_import_happens_at_first_use_not_at_import(name: str) -> None:
     code = textwrap.dedent(
         f"""
         import importlib, json, sys
-        from serverless_iris.runner.startup import skip_unused_grammar
+        from serverless_iris.runner.kernels.startup import skip_unused_grammar
         skip_unused_grammar()  # as the fork server does before it imports these
         module = importlib.import_module({name!r})
         later = {LATER_IMPORTS[name]!r}
@@ -96,7 +96,7 @@ def test_papermill_is_imported_without_remote_store_clients_that_import_as_usual
     code = textwrap.dedent(
         """
         import json, sys
-        from serverless_iris.runner.startup import REMOTE_IO, without_remote_io
+        from serverless_iris.runner.kernels.startup import REMOTE_IO, without_remote_io
         with without_remote_io():
             import papermill
         during = [name for name in REMOTE_IO if sys.modules.get(name) is not None]

@@ -16,7 +16,7 @@ from typing import Any
 
 from serverless_iris.files import read_json, write_atomic
 from serverless_iris.paths import kill_point
-from serverless_iris.runner.archive import RUN_FILE, parse_time
+from serverless_iris.runner.outputs import RUN_FILE, parse_time
 
 TEMPLATES = Path(__file__).with_name("templates")
 RESULTS_SUFFIX = ".results.html"
@@ -89,7 +89,7 @@ def _html(nb: Any, resources: dict[str, Any], results_only: bool) -> str:
     """The page of one view (the caller holds ``_lock``): the results-only view hides inputs and prompts."""
     global _exporter
     if _exporter is None:
-        from serverless_iris.runner.html_export import report_exporter
+        from serverless_iris.runner.pages.html_export import report_exporter
 
         _exporter = report_exporter(TEMPLATES)
     _exporter.exclude_input = _exporter.exclude_output_prompt = results_only

@@ -1,6 +1,6 @@
 """The dashboard's files: their folder and names, the shape of ``dashboard.json``, and the retrain rule.
 
-The batch-inference notebook writes these files (through :mod:`serverless_iris.dashboard`); the runner
+The batch-inference notebook writes these files (through :mod:`serverless_iris.helpers.dashboard`); the runner
 and its index page read them only through this module. It imports nothing heavy, so the runner can.
 """
 
@@ -12,12 +12,14 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 from serverless_iris.files import read_json
+from serverless_iris.helpers.wording import plural
 from serverless_iris.paths import DASHBOARD_ENV, OUTPUTS_DIR
-from serverless_iris.wording import plural
 
 DASHBOARD_FOLDER = "dashboard"  # the dashboard folder's name inside an outputs folder
 DASHBOARD_JSON = "dashboard.json"  # :class:`Dashboard`
-KNN_MODEL_JSON = "knn_model.json"  # the model in use, as ``serverless_iris.tryit.export_knn`` exports it
+KNN_MODEL_JSON = (
+    "knn_model.json"  # the model in use, as ``serverless_iris.helpers.tryit.export_knn`` exports it
+)
 PREDICTED_PICTURE = "latest_iris.png"  # today's flower as the model predicted it
 ACTUAL_PICTURE = "actual_iris.png"  # today's flower as it was labelled
 RECENT_TABLE = "df_recent.png"  # the newest predictions against their labels

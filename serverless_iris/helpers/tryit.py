@@ -1,6 +1,6 @@
 """The dashboard's "Try it" model: the registered k-nearest-neighbours model as data a page can predict with.
 
-The page has no server, so the model travels inside it and the runner's ``static/knn.js`` predicts.
+The page has no server, so the model travels inside it and the runner.s ``knn.js`` predicts.
 It must agree with ``model.predict`` even where training points are equally near, which the iris data's
 one-decimal values make common: which tied points count depends on the order scikit-learn's k-d
 tree visits them.
@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from serverless_iris.flowers import FEATURES
+from serverless_iris.helpers.flowers import FEATURES
 
 FORMAT = "sklearn-kdtree-knn/1"
 
 
 def export_knn(model: Any) -> dict[str, Any]:
-    """Return a fitted ``KNeighborsClassifier`` as JSON-able data that ``static/knn.js`` predicts with.
+    """Return a fitted ``KNeighborsClassifier`` as JSON-able data the index page's ``knn.js`` reads.
 
     Only what the JavaScript can replay bit for bit is accepted: a k-d tree (``algorithm`` "auto" or
     "kd_tree"), the Euclidean metric, ``weights`` "uniform" or "distance", one output, and the four iris

@@ -1,5 +1,5 @@
 """The runner's jupyter_client pieces: the provisioner of a forked kernel (see
-:mod:`serverless_iris.runner.forkserver`), a client that does not wait for idle output, and a kernel
+:mod:`serverless_iris.runner.kernels.forkserver`), a client that does not wait for idle output, and a kernel
 manager that closes the clients it handed out.
 
 Kept apart from the fork server's module because importing jupyter_client takes the runner a quarter of
@@ -18,7 +18,7 @@ from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
 
-from serverless_iris.runner.forkserver import LAUNCHER, ForkServer
+from serverless_iris.runner.kernels.forkserver import LAUNCHER, ForkServer
 
 
 class ForkedProvisioner(LocalProvisioner):  # type: ignore[misc]

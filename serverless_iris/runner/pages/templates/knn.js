@@ -1,6 +1,6 @@
 /*
  * scikit-learn's KNeighborsClassifier.predict, replayed in the page (no server) on the model that
- * serverless_iris.tryit.export_knn exported: the fitted k-d tree's arrays, the labels and k.
+ * serverless_iris.helpers.tryit.export_knn exported: the fitted k-d tree's arrays, the labels and k.
  *
  * With one-decimal measurements many training points are equally near a flower, and which of them
  * count is decided by the order scikit-learn's query visits them. So this is a line-by-line port of
@@ -236,7 +236,7 @@
     if (raw === "") return { error: `Enter the ${label.toLowerCase()} in cm.` };
     const value = Number(raw);
     if (!Number.isFinite(value)) return { error: `${label} must be a number.` };
-    // The data contract's range (serverless_iris.contract.LIMITS_CM): more than min, at most max.
+    // The data contract's range (serverless_iris.helpers.contract.LIMITS_CM): more than min, at most max.
     const min = Number(input.min);
     const max = Number(input.max);
     if (!(value > min && value <= max)) {

@@ -1,6 +1,6 @@
 """Kernels: each notebook's own, started ahead of its turn on this interpreter, with its modules imported.
 
-On Linux the kernels are forked from a fork server (:mod:`serverless_iris.runner.forkserver`) that has
+On Linux the kernels are forked from a fork server (:mod:`serverless_iris.runner.kernels.forkserver`) that has
 imported their notebooks' top-level imports, so pandas, scikit-learn and matplotlib are imported once
 per run, not once per kernel; :func:`fork_server` starts it. Elsewhere each kernel is started from
 scratch and imports them itself while it waits for its turn. Either way a kernel runs no code of any
@@ -25,14 +25,14 @@ from serverless_iris.runner.plan import PIPELINE
 MATPLOTLIB_INLINE = "module://matplotlib_inline.backend_inline"  # ipykernel's default; matplotlib reads it
 
 if TYPE_CHECKING:
-    from serverless_iris.runner.forkserver import ForkServer
+    from serverless_iris.runner.kernels.forkserver import ForkServer
 
 KERNEL_NAME = "python3"
 # Modules that a notebook's top-level import makes it import later, at first use, inside a cell: warmed
 # with that import, so the kernel (forked after the fork server imported them) does not import them
 # while its notebook waits. Checked against the notebooks' cells by tests/runner/test_warm_imports.py.
 LATER_IMPORTS = {
-    "serverless_iris.contract": ["pandera.pandas"],  # its checks import pandera at their first call
+    "serverless_iris.helpers.contract": ["pandera.pandas"],  # its checks import pandera at their first call
     "hsml.schema": ["hsfs.training_dataset"],  # hsml's ColumnarSchema.__init__, at Schema(frame)
 }
 
@@ -43,9 +43,9 @@ def fork_server(notebooks: Path = NOTEBOOKS_DIR, first: str = "feature") -> Fork
     Started before the plan is checked, its imports overlap the checking; it writes nothing (close it
     when the plan is refused). Only the first notebook's imports are preloaded: the run asks for every
     kernel as it starts, and a kernel's own imports come first then. None where kernels are not forked
-    (see ``serverless_iris.runner.forkserver``).
+    (see ``serverless_iris.runner.kernels.forkserver``).
     """
-    from serverless_iris.runner import forkserver
+    from serverless_iris.runner.kernels import forkserver
 
     if not forkserver.available():
         return None
@@ -79,13 +79,13 @@ class Kernel:
         from jupyter_client import BlockingKernelClient
         from jupyter_core.utils import run_sync
 
-        from serverless_iris.runner.provisioner import ClientClosingManager, ForkedProvisioner
+        from serverless_iris.runner.kernels.provisioner import ClientClosingManager, ForkedProvisioner
 
         self._run_sync = run_sync
         self.manager = ClientClosingManager(
             kernel_name=KERNEL_NAME,
             kernel_spec_manager=_this_interpreter(),
-            client_class="serverless_iris.runner.provisioner.ReadyClient",  # the client nbclient gets
+            client_class="serverless_iris.runner.kernels.provisioner.ReadyClient",  # the client nbclient gets
         )
         modules = notebook_modules(notebook)
         if forks is not None:
@@ -165,13 +165,13 @@ def _this_interpreter() -> Any:
 def _warm_up_code(modules: list[str]) -> str:
     """Code that imports ``modules`` (a notebook's top-level imports), binding no name.
 
-    Helpers a notebook imports (``serverless_iris.dashboard``) import their heavy modules at the top
+    Helpers a notebook imports (``serverless_iris.helpers.dashboard``) import their heavy modules at the top
     so that this warms them too. It first keeps jsonschema from building the IRI grammar nobody checks
-    (:func:`~serverless_iris.runner.startup.skip_unused_grammar`), as the runner and the fork server do.
+    (:func:`~.startup.skip_unused_grammar`), as the runner and the fork server do.
     """
     body = (
         "import importlib\n"
-        "from serverless_iris.runner.startup import skip_unused_grammar\n"
+        "from serverless_iris.runner.kernels.startup import skip_unused_grammar\n"
         "skip_unused_grammar()\n"
         f"for name in {modules!r}:\n"
         "    try:\n"

@@ -23,8 +23,8 @@ from typing import Any
 from serverless_iris.backend import describe_store_record
 from serverless_iris.errors import StoreBusyError
 from serverless_iris.files import read_json
+from serverless_iris.helpers.provenance import package_versions
 from serverless_iris.paths import LOCK_TIMEOUT_ENV, STORE_ENV, lock_timeout, store_path
-from serverless_iris.provenance import package_versions
 from serverless_iris.runner.plan import PIPELINE
 
 RUN_LOCK = "run.lock"

@@ -1,10 +1,10 @@
 """The dashboard the notebooks draw: accuracy plot, recent-predictions table, what ``dashboard.json`` holds.
 
-The files' folder, names, shape and the retrain rule are :mod:`serverless_iris.dashboard_files`'s
+The files' folder, names, shape and the retrain rule are :mod:`serverless_iris.helpers.dashboard_files`'s
 (re-exported here for the notebooks). The batch-inference notebook imports this module; its heavy imports
 (matplotlib, pandas) are at the top on purpose: the runner warms a notebook's kernel by importing what the
 notebook imports at top level, so these modules are loaded ahead of the notebook's turn (see
-``serverless_iris.runner.kernels``).
+``serverless_iris.runner.kernels.kernel``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pandas as pd
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 
-from serverless_iris.dashboard_files import (
+from serverless_iris.helpers.dashboard_files import (
     ALERT_THRESHOLD,
     ALERT_WINDOW,
     ROLLING_WINDOWS,
@@ -26,8 +26,8 @@ from serverless_iris.dashboard_files import (
     dashboard_folder,
     percent,
 )
-from serverless_iris.flowers import FEATURES, VARIETIES, newest_first, utc
-from serverless_iris.wording import plural
+from serverless_iris.helpers.flowers import FEATURES, VARIETIES, newest_first, utc
+from serverless_iris.helpers.wording import plural
 
 MIN_TIME_SPAN = pd.Timedelta(minutes=10)  # the accuracy chart's time axis spans at least this
 
@@ -96,7 +96,7 @@ def dashboard_summary(
 
     Monitoring: the accuracy over the last 7 and 30 predictions by the flowers' event time (over all of
     them when there are fewer), predicted against actual counts per variety, and the alert with its
-    retrain rule (:func:`serverless_iris.dashboard_files.alert`; ``retrain`` is ``RETRAIN_ON_ALERT``, and
+    retrain rule (:func:`~.dashboard_files.alert`; ``retrain`` is ``RETRAIN_ON_ALERT``, and
     the newest registered model, created ``newest_model_created`` (any time type), is unjudged while it
     is younger than the oldest prediction of the alert's window). ``training_run`` is the run that
     trained ``model`` (from its provenance), None when unknown.

@@ -3,27 +3,27 @@
 The page is built from ``outputs/runs/*/run.json`` and the dashboard folder alone (no backend login).
 It inlines its data, CSS and JS and links only relative paths, so it works opened from ``file://`` and
 as a static site. The Try-it form carries the exported k-nearest-neighbours model
-(``serverless_iris.tryit.export_knn``) and ``static/knn.js``, which replays scikit-learn's k-d tree
+(``serverless_iris.helpers.tryit.export_knn``) and ``templates/knn.js``, which replays scikit-learn's k-d tree
 query, so the page predicts with no server.
 """
 
 from __future__ import annotations
 
-import html
 import json
 import statistics
 from datetime import datetime, timezone
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from serverless_iris import dashboard_files, flowers
+from markupsafe import Markup
+
 from serverless_iris.backend import describe_store_record
-from serverless_iris.contract import LIMITS_CM
 from serverless_iris.files import write_atomic
-from serverless_iris.runner.archive import effective_status, load_runs
-from serverless_iris.runner.report import TEMPLATES, format_duration, format_time, offline
-from serverless_iris.wording import plural
+from serverless_iris.helpers import dashboard_files, flowers
+from serverless_iris.helpers.contract import LIMITS_CM
+from serverless_iris.helpers.wording import plural
+from serverless_iris.runner.outputs import effective_status, load_runs
+from serverless_iris.runner.pages.report import TEMPLATES, format_duration, format_time, offline
 
 DASHBOARD_FIGURES = (
     (dashboard_files.RECENT_TABLE, "Recent predictions", "The newest predictions against their labels."),
@@ -219,8 +219,6 @@ def _try_it(outputs: Path) -> str | None:
     model = dashboard_files.read_knn_model(folder)
     if not model:
         return None
-    from markupsafe import Markup
-
     pictures = {}
     for variety in flowers.VARIETIES:
         source = flowers.flower_picture(variety)
@@ -249,6 +247,7 @@ def _jinja_env() -> Any:
             loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, trim_blocks=True, lstrip_blocks=True
         )
         _jinja.filters["plural"] = plural
+        _jinja.filters["script_json"] = lambda value: Markup(_script_json(value))
     return _jinja
 
 
@@ -275,42 +274,26 @@ def try_it_html(model_json: dict[str, Any], pictures: dict[str, str]) -> str:
             f"try_it_html needs a picture for every variety the model predicts; missing: {missing}"
         )
     columns = list(zip(*model_json["data"], strict=True))
-    fields = "\n".join(
-        _field(name, statistics.median(columns[i])) for i, name in enumerate(model_json["feature_names"])
-    )
-    n_train = len(model_json["data"])
-    return f"""<section class="tryit" id="try-it">
-<style>{_static("tryit.css")}</style>
-<h2 class="tryit-title">Try it</h2>
-<p class="tryit-intro">Measure a flower and the model in use guesses its variety, right here in your browser
-from its {model_json["n_neighbors"]} nearest of {n_train} known flowers.</p>
-<form class="tryit-form" novalidate>
-{fields}
-</form>
-<div class="tryit-prediction" id="prediction" aria-live="polite"></div>
-<script type="application/json" id="try-it-model">{_script_json(model_json)}</script>
-<script type="application/json" id="try-it-pictures">{_script_json(pictures)}</script>
-<script>
-{_static("knn.js")}
-window.irisTryIt = irisKnn.mountTryIt(document.getElementById("try-it"));
-</script>
-</section>
-"""
-
-
-def _field(name: str, default: float) -> str:
-    """One measurement's input, bounded as the data contract bounds it: more than 0, at most its limit."""
-    label = html.escape(name.replace("_", " ").capitalize())
+    fields = [
+        {
+            "name": name,
+            "label": name.replace("_", " ").capitalize(),
+            "max": f"{LIMITS_CM[name]:g}",  # the data contract: more than 0, at most this
+            "value": f"{statistics.median(columns[i]):.1f}",
+        }
+        for i, name in enumerate(model_json["feature_names"])
+    ]
     return (
-        f'<label class="tryit-field" for="try-it-{name}"><span class="tryit-field-label">{label} (cm)</span>'
-        f'<input class="tryit-input" id="try-it-{name}" name="{name}" type="number" inputmode="decimal" '
-        f'step="0.1" min="0" max="{LIMITS_CM[name]:g}" value="{default:.1f}" data-label="{label}" required>'
-        "</label>"
+        _jinja_env()
+        .get_template("tryit.html.j2")
+        .render(
+            model=model_json,
+            pictures=pictures,
+            fields=fields,
+            n_neighbors=model_json["n_neighbors"],
+            n_train=len(model_json["data"]),
+        )
     )
-
-
-def _static(name: str) -> str:
-    return (files("serverless_iris.runner") / "static" / name).read_text(encoding="utf-8")
 
 
 def _script_json(value: Any) -> str:

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from serverless_iris.flowers import FEATURES, VARIETIES
-from serverless_iris.wording import plural
+from serverless_iris.helpers.flowers import FEATURES, VARIETIES
+from serverless_iris.helpers.wording import plural
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -5,7 +5,7 @@ nbconvert's ``HTMLExporter`` re-parses every finished page with BeautifulSoup to
 the CPU of an export. :func:`accessible` adds the same attributes with one regular expression over the
 tags. The full report and the results-only view share one exporter (its compiled templates): the view is
 chosen per call by ``exclude_input`` and ``exclude_output_prompt``, which nbconvert reads at every
-conversion. This module imports nbconvert; :mod:`serverless_iris.runner.report` imports it when the
+conversion. This module imports nbconvert; :mod:`serverless_iris.runner.pages.report` imports it when the
 first report is written.
 """
 

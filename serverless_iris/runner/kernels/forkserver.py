@@ -9,7 +9,7 @@ kernel is a new process that has run no notebook's code; it starts ipykernel as
 copy on write). This is the ``forkserver`` idea of :mod:`multiprocessing`, applied to kernels.
 
 The runner side is :class:`ForkServer` and ``ForkedProvisioner``
-(:mod:`serverless_iris.runner.provisioner`), a jupyter_client provisioner whose ``launch_kernel`` asks
+(:mod:`serverless_iris.runner.kernels.provisioner`), a jupyter_client provisioner whose ``launch_kernel`` asks
 the server instead of starting ``python``. This module does not import jupyter_client, so the runner
 starts the server before it imports anything heavy. Launching does not wait: the
 kernel is forked when its modules are loaded, and its client's messages wait in ZeroMQ until then.
@@ -38,7 +38,7 @@ from collections import deque
 from typing import Any, TextIO
 
 from serverless_iris.paths import FORK_KERNELS_ENV
-from serverless_iris.runner.startup import skip_unused_grammar
+from serverless_iris.runner.kernels.startup import skip_unused_grammar
 
 LAUNCHER = ["-m", "ipykernel_launcher"]  # what a kernel spec for this Python runs after the interpreter
 START_TIMEOUT_S = 120  # a kernel's pid is waited for this long (it waits for its modules to load)
@@ -58,7 +58,7 @@ class ForkServer:
     def __init__(self, env: dict[str, str], preload: list[str] | None = None) -> None:
         """Start the server with ``env``; it imports ``preload`` while no kernel is asked for."""
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "serverless_iris.runner.forkserver", *(preload or [])],
+            [sys.executable, "-m", "serverless_iris.runner.kernels.forkserver", *(preload or [])],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,

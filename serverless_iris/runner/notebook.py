@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from serverless_iris.backend import redact
 from serverless_iris.files import write_atomic
-from serverless_iris.runner.kernels import KERNEL_NAME
+from serverless_iris.runner.kernels.kernel import KERNEL_NAME
 
 if TYPE_CHECKING:
-    from serverless_iris.runner.kernels import Kernel
+    from serverless_iris.runner.kernels.kernel import Kernel
 
 
 def run_notebook(

@@ -2,7 +2,7 @@
 
 Fisher's measurements come from scikit-learn's bundled copy (no network); synthetic flowers follow
 the course's per-species ranges; each variety has a shipped picture (``assets/<Variety>.png``, drawn by
-``assets/make_assets.py``). The dashboard's plots live in ``serverless_iris.dashboard``, so the feature
+``assets/make_assets.py``). The dashboard's plots live in ``helpers.dashboard``, so the feature
 notebook, which imports this module, stays light.
 """
 
