@@ -1,4 +1,4 @@
-"""The dashboard's files: their folder and names, the shape of ``dashboard.json``, and the retrain rule.
+"""The dashboard's files: their folder and names, the shape of ``dashboard.json``, and the alert's rule.
 
 The batch-inference notebook writes these files (through :mod:`serverless_iris.helpers.dashboard`); the runner
 and its index page read them only through this module. It imports nothing heavy, so the runner can.
@@ -140,25 +140,6 @@ def read_dashboard(folder: Path) -> dict[str, Any] | None:
 def read_knn_model(folder: Path) -> dict[str, Any] | None:
     """The exported model the Try-it form predicts with; None when there is none."""
     return read_json(Path(folder) / KNN_MODEL_JSON)
-
-
-def retrain_reason(folder: Path, since: float) -> str | None:
-    """Why ``runner.py --daily`` retrains: the alert of a ``dashboard.json`` written since ``since`` (a
-    Unix time) when it is raised and asks to retrain; None otherwise (no alert, retraining off or held,
-    or no dashboard written by this run)."""
-    path = Path(folder) / DASHBOARD_JSON
-    try:
-        if path.stat().st_mtime < since:
-            return None  # an earlier run's dashboard: this inference did not write one
-    except OSError:
-        return None
-    raised = (read_dashboard(folder) or {}).get("alert")
-    if not isinstance(raised, Mapping) or not (raised.get("below") and raised.get("retrain")):
-        return None
-    message = raised.get("message")
-    if not isinstance(message, str) or not message:
-        return "the accuracy alert was raised"
-    return message[0].lower() + message[1:].rstrip(".")
 
 
 def training_run(folder: Path) -> str | None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from serverless_iris.backend import BackendError, selected_backend
+from serverless_iris.helpers.backfill import check_backfill_parameters
 from serverless_iris.paths import NOTEBOOKS_DIR
 from serverless_iris.runner.csv_source import SOURCE, SourceError, readable_source
 from serverless_iris.runner.parameters import Parameter, ParameterError, read_parameters, resolve
@@ -82,10 +83,10 @@ def _load_source(mode: str, values: dict[str, Any]) -> None:
         raise UsageError(
             f"-p {SOURCE} loads a file, which --daily (adding new flowers) does not; drop --daily"
         )
-    if values.get("BACKFILL") is False:
-        raise UsageError(
-            f"-p {SOURCE} is loaded by a backfill, which BACKFILL=False turns off; drop one of them"
-        )
+    try:
+        check_backfill_parameters(values.get("BACKFILL"), values[SOURCE])
+    except ValueError as exc:
+        raise UsageError(f"-p {exc}") from None
     try:
         values[SOURCE] = readable_source(values[SOURCE])
     except SourceError as exc:

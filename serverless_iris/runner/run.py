@@ -27,10 +27,17 @@ from typing import TYPE_CHECKING, Any
 
 from serverless_iris.backend import HOST_ENV, PROJECT_ENV, describe_store_record, redact, store_record
 from serverless_iris.files import write_json
-from serverless_iris.helpers.dashboard_files import DASHBOARD_FOLDER, retrain_reason, training_run
+from serverless_iris.helpers.dashboard_files import (
+    DASHBOARD_FOLDER,
+    DASHBOARD_JSON,
+    read_dashboard,
+    training_run,
+)
 from serverless_iris.helpers.provenance import git_commit
 from serverless_iris.paths import RUN_ID_ENV, STORE_ENV, store_path
+from serverless_iris.runner import daily
 from serverless_iris.runner.csv_source import SOURCE
+from serverless_iris.runner.daily import Addition
 from serverless_iris.runner.kernels.kernel import Kernel, fork_server, kernel_environment
 from serverless_iris.runner.notebook import error_record, mark_failure, run_notebook
 from serverless_iris.runner.outputs import (
@@ -44,7 +51,7 @@ from serverless_iris.runner.outputs import (
     store_lock,
     unfinished_runs,
 )
-from serverless_iris.runner.plan import MODEL_NAME, Plan, Step, UsageError
+from serverless_iris.runner.plan import Plan, Step, UsageError
 from serverless_iris.runner.signals import interrupts_raise, signals_deferred
 from serverless_iris.runner.store_questions import StoreQuestion, model_versions, only_backfilled
 
@@ -141,8 +148,8 @@ class _Run:
             "host": socket.gethostname(),
             "git_commit": git_commit(),
             "packages": {},
-            "trained": None,  # why --daily trained a first model
-            "retrained": None,  # why --daily retrained (the accuracy alert)
+            "trained": None,  # why --daily trained a first model (daily.train_first)
+            "retrained": None,  # why --daily retrained (daily.retrain_on_alert)
             "notebooks": [notebook_entry(step.name) for step in plan.steps],
         }
         self.save()
@@ -161,29 +168,32 @@ class _Run:
         write_json(self.folder / RUN_FILE, self.record)
 
     def go(self, *, timeout: int | None, progress_bar: bool, say: Echo) -> bool:
-        """Run the steps in order, each kernel started one step ahead; stop at the first failure.
+        """Run the steps in order, each kernel started one step ahead; stop at the first failure. Steps
+        that :mod:`.daily` decides to add are added as the answers come in.
 
         Returns True when interrupted.
         """
-        check = None
+        models = None
         try:
             self._prestart(self.steps[0])
             if self.today and _new_store(self.plan.backend):  # then today's flower will follow
                 self._prestart(self.today)
             if self.plan.training:  # asked while the first kernel starts
-                check = StoreQuestion(self.plan.backend, model_versions)
+                models = StoreQuestion(self.plan.backend, model_versions)
             i = 0
             while i < len(self.steps):
-                if check and self._train_first(check, say, wait=self.steps[i].name == "inference"):
-                    check = None
+                step = self.steps[i]
+                if models and (step.name == "inference" or models.answered()):
+                    self._add(daily.train_first(models.result()), [self.plan.training], i, say)
+                    models = None
                 for ahead in self.steps[i + 1 : i + 3]:
                     self._prestart(ahead)
                 if not self._run_step(i, timeout=timeout, progress_bar=progress_bar, say=say):
                     break
-                if i == 0 and self.steps[0].name == "feature":
-                    self._add_todays_flower(say)
-                if self.plan.training and self.steps[i].name == "inference":
-                    self._retrain_on_alert(self.steps[i], say)
+                if i == 0 and step.name == "feature":
+                    self._after_feature(i, say)
+                if self.plan.training and step.name == "inference":
+                    self._after_inference(step, i, say)
                 i += 1
         except KeyboardInterrupt as exc:
             self._interrupted(exc, say)
@@ -200,61 +210,50 @@ class _Run:
         for kernel in self.kernels.values():
             kernel.stop()
 
-    def _add_todays_flower(self, say: Echo) -> None:
-        """After the feature notebook, when the store holds only the backfill (a first run), run it again
-        to add today's flower, so the dashboard's first "today" is today rather than the backfill's date.
-        Otherwise the kernel started for that second run is stopped.
-        """
+    def _add(self, addition: Addition | None, steps: list[Any], current: int, say: Echo) -> None:
+        """Put ``steps`` (the notebooks of ``addition``) into the plan where it says; record and say why."""
+        if addition is None:
+            return
+        if addition.where == "next":
+            at = current + 1
+        elif addition.where == "before inference":
+            at = next(i for i, step in enumerate(self.steps) if step.name == "inference")
+        else:
+            at = len(self.steps)
+        self.steps[at:at] = steps
+        self.record["notebooks"][at:at] = [notebook_entry(step.name) for step in steps]
+        for step in steps:
+            self._prestart(step)
+        if addition.record:
+            self.record[addition.record] = addition.reason
+        say(addition.line)
+        self.save()
+
+    def _after_feature(self, current: int, say: Echo) -> None:
+        """After a backfill, ask whether the store holds only it; the kernel started for today's flower
+        is stopped when it is not needed."""
         today, self.today = self.today, None
         if today is None:
             return
         version = today.parameters.get("version", 1)
-        if StoreQuestion(self.plan.backend, only_backfilled, version).result() is not True:
-            if id(today) in self.kernels:
-                self.kernels.pop(id(today)).stop()
-            return
-        self.steps.insert(1, today)
-        self.record["notebooks"].insert(1, notebook_entry("feature"))
-        say("the store holds only the backfill: adding today's flower")
-        self.save()
+        addition = daily.todays_flower(StoreQuestion(self.plan.backend, only_backfilled, version).result())
+        if addition is None and id(today) in self.kernels:
+            self.kernels.pop(id(today)).stop()
+        self._add(addition, [today], current, say)
 
-    def _train_first(self, check: StoreQuestion, say: Echo, wait: bool) -> bool:
-        """--daily: put training before inference when the registry has no model. True once decided.
-
-        When the registry cannot tell (no network, a busy store) the run does not train, and inference
-        reports the actual problem.
-        """
-        if not wait and not check.answered():
-            return False
-        if check.result() == []:
+    def _after_inference(self, inference: Step, current: int, say: Echo) -> None:
+        """--daily: the retrain decision on the dashboard this inference wrote (none: an earlier run's)."""
+        folder = self.outputs / DASHBOARD_FOLDER
+        try:
+            written = (folder / DASHBOARD_JSON).stat().st_mtime >= self.started
+        except OSError:
+            written = False
+        trained = any(step.name == "training" for step in self.steps)
+        addition = daily.retrain_on_alert(read_dashboard(folder) if written else None, trained)
+        if addition is not None:
             assert self.plan.training is not None
-            at = next(i for i, step in enumerate(self.steps) if step.name == "inference")
-            self.steps.insert(at, self.plan.training)
-            self.record["notebooks"].insert(at, notebook_entry("training"))
-            self.record["trained"] = f"no model '{MODEL_NAME}' was registered yet"
-            say(f"no model '{MODEL_NAME}' is registered yet: training one before inference")
-            self.save()
-        return True
-
-    def _retrain_on_alert(self, inference: Step, say: Echo) -> None:
-        """--daily: when inference raised the accuracy alert (and may retrain), train, then predict again.
-
-        The second inference predicts no new flower; it redraws the dashboard with the new model. Not
-        when this run has trained already.
-        """
-        if any(step.name == "training" for step in self.steps):
-            return
-        reason = retrain_reason(self.outputs / DASHBOARD_FOLDER, since=self.started)
-        if reason is None:
-            return
-        assert self.plan.training is not None
-        self.repredict = replace(inference)  # its own Step, so its own kernel
-        self.steps += [self.plan.training, self.repredict]
-        self._prestart(self.plan.training)
-        self.record["notebooks"] += [notebook_entry("training"), notebook_entry("inference")]
-        self.record["retrained"] = reason
-        say(f"{reason}: training a new model, then predicting again with it")
-        self.save()
+            self.repredict = replace(inference)  # its own Step, so its own kernel
+            self._add(addition, [self.plan.training, self.repredict], current, say)
 
     def _prestart(self, step: Step) -> None:
         """Start ``step``'s kernel now, unless it is running; a failure is reported when its turn comes."""
@@ -380,7 +379,7 @@ def _progress_line(i: int, total: int, entry: dict[str, Any]) -> str:
 
 def _todays_flower(feature: Step) -> Step | None:
     """The feature notebook's second run that adds today's flower after a backfill (see
-    ``_Run._add_todays_flower``), or None when ``feature`` is no backfill."""
+    :func:`.daily.todays_flower`), or None when ``feature`` is no backfill."""
     if feature.name != "feature" or "BACKFILL" not in feature.declared:
         return None
     if feature.parameters.get("BACKFILL") is False:

@@ -3,7 +3,6 @@ when not), and does the store hold only the backfill (then today's flower is add
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import subprocess
 import sys
@@ -18,13 +17,10 @@ def model_versions(project: Any) -> list[int]:
 
 
 def only_backfilled(project: Any, version: int) -> bool:
-    """Whether feature group ``iris`` exists and holds no flower after the backfill's event time."""
-    from serverless_iris.helpers.flowers import BACKFILL_EVENT_TIME
+    """Whether feature group ``iris`` exists and holds only the backfill (the rule the notebook uses)."""
+    from serverless_iris.helpers.backfill import holds_only_backfill
 
-    group = project.get_feature_store().get_feature_group("iris", version=version)
-    if group is None:
-        return False
-    return len(group.read(start_time=BACKFILL_EVENT_TIME + dt.timedelta(seconds=1))) == 0
+    return holds_only_backfill(project.get_feature_store().get_feature_group("iris", version=version))
 
 
 def warm_up(backend: str) -> None:

@@ -136,7 +136,7 @@ def test_daily_trains_first_when_no_model_is_registered(workspace: Workspace) ->
     assert done.returncode == 0, done.stdout + done.stderr
     # the run closed what it opened: no kernel client's heartbeat thread (nor any other) is left
     assert set(threading.enumerate()) == threads
-    assert "no model 'iris' is registered yet: training one before inference" in done.stdout
+    assert "no model 'iris' was registered yet: training one before inference" in done.stdout
     (record,) = workspace.runs()
     assert [n["name"] for n in record["notebooks"]] == ["feature", "training", "inference"]
     assert record["trained"] == "no model 'iris' was registered yet" and record["retrained"] is None
