@@ -163,9 +163,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def exit_at_once(code: int) -> NoReturn:
     """End the process with ``code`` once ``main`` has returned, skipping the interpreter's teardown.
 
-    The run is recorded and its files are closed by then; tearing down the 2,000 modules a run imports
-    (pandas, scikit-learn, nbconvert, ...) takes another 0.3-0.4 s in C that nobody needs. The standard
-    streams are flushed first.
+    The run is recorded and its files are closed by then; tearing down the thousands of modules a run
+    imports (pandas, scikit-learn, nbconvert, ...) is work nobody needs. The standard streams are flushed
+    first.
     """
     sys.stdout.flush()
     sys.stderr.flush()

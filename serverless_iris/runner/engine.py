@@ -2,8 +2,8 @@
 
 papermill's execution manager saves the whole notebook at every cell's start and end
 (``NotebookExecutionManager.cell_start`` / ``cell_complete`` in ``papermill/engines.py``): nbformat
-validates, deep-copies and serialises it each time while the kernel waits for its next cell: 196 saves
-and 40% of the runner's main thread in a first run. This manager saves when the notebook starts, when a
+validates, deep-copies and serialises it each time while the kernel waits for its next cell, most of
+the runner's main thread. This manager saves when the notebook starts, when a
 cell fails, when the notebook ends (also on an error, a timeout, a dead kernel or an interrupt:
 papermill's ``Engine.execute_notebook`` calls ``notebook_complete`` in a ``finally``), and in between
 whenever :data:`SAVE_EVERY` seconds have passed since the last save, at a cell's start or end or while a

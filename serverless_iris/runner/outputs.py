@@ -1,4 +1,5 @@
-"""The run archive (``<outputs>/runs/<id>/run.json`` records, pruning) and the store lock (``run.lock``).
+"""The outputs folder's layout and the run archive (``<outputs>/runs/<id>/run.json`` records, pruning),
+and the store lock (``run.lock``). Every other module finds a run's files through the names here.
 
 A run record is written atomically each time it changes, so a reader (the index, the next run, a
 crash test) always finds a whole one. A record left ``running`` by a process that is gone was
@@ -27,8 +28,10 @@ from serverless_iris.helpers.provenance import package_versions
 from serverless_iris.paths import LOCK_TIMEOUT_ENV, STORE_ENV, lock_timeout, store_path
 from serverless_iris.runner.plan import PIPELINE
 
-RUN_LOCK = "run.lock"
-RUN_FILE = "run.json"
+RUN_LOCK = "run.lock"  # in the store's folder
+RUNS_FOLDER = "runs"  # <outputs>/runs/<run id>/: one folder per run
+RUN_FILE = "run.json"  # in a run's folder: the run's record
+INDEX_PAGE = "index.html"  # <outputs>/index.html: the dashboard and the run history
 PACKAGES = (
     "papermill", "nbclient", "nbconvert", "ipykernel", "pandas", "scikit-learn", "duckdb", "seaborn",
     "matplotlib", "dataframe-image", "pandera", "hopsworks",
@@ -51,9 +54,19 @@ def notebook_entry(name: str) -> dict[str, Any]:
     }
 
 
+def run_folder(outputs: Path, run_id: str) -> Path:
+    """Where run ``run_id`` of ``outputs`` keeps its notebooks, reports and record."""
+    return Path(outputs) / RUNS_FOLDER / run_id
+
+
+def in_run_folder(path: Path) -> bool:
+    """Whether ``path`` (an executed notebook or report) lies in a run's folder of an outputs folder."""
+    return path.parent.parent.name == RUNS_FOLDER
+
+
 def load_runs(outputs: Path) -> list[dict[str, Any]]:
     """Every readable ``outputs/runs/*/run.json``, newest first (run ids sort by their UTC start)."""
-    runs = [read_json(path) for path in (Path(outputs) / "runs").glob(f"*/{RUN_FILE}")]
+    runs = [read_json(path) for path in (Path(outputs) / RUNS_FOLDER).glob(f"*/{RUN_FILE}")]
     return sorted((r for r in runs if r and r.get("id")), key=lambda r: r["id"], reverse=True)
 
 
@@ -103,7 +116,7 @@ def prune(outputs: Path, keep: int, current: str, in_use: str | None = None) -> 
     """Delete all but the newest ``keep`` run folders; never the current run, another live one, or
     ``in_use``, the run that trained the model in use (the dashboard links its report)."""
     live = {run["id"] for run in load_runs(outputs) if effective_status(run) == "running"}
-    folders = sorted((p for p in (outputs / "runs").iterdir() if p.is_dir()), key=lambda p: p.name)
+    folders = sorted((p for p in (outputs / RUNS_FOLDER).iterdir() if p.is_dir()), key=lambda p: p.name)
     for folder in folders[::-1][keep:]:
         if folder.name not in (current, in_use) and folder.name not in live:
             shutil.rmtree(folder, ignore_errors=True)

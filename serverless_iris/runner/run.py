@@ -48,6 +48,7 @@ from serverless_iris.runner.outputs import (
     other_store,
     package_versions_later,
     prune,
+    run_folder,
     store_lock,
     unfinished_runs,
 )
@@ -129,7 +130,7 @@ class _Run:
         self.plan = plan
         self.outputs = outputs
         self.id = f"{started:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
-        self.folder = outputs / "runs" / self.id
+        self.folder = run_folder(outputs, self.id)
         self.folder.mkdir(parents=True)
         self.clock = time.monotonic()
         self.started = started.timestamp()

@@ -45,8 +45,8 @@ class ReadyClient(AsyncKernelClient):  # type: ignore[misc]
     """The client nbclient runs a notebook with: ready as soon as the kernel is.
 
     jupyter_client's ``KernelClient._async_wait_for_ready`` waits for the kernel's ``kernel_info`` reply
-    and one message on IOPub (so IOPub is connected), then drains IOPub until it has been silent for
-    0.2 s: 0.2 s between any two notebooks of a run, on its critical path. nbclient reads only the IOPub
+    and one message on IOPub (so IOPub is connected), then drains IOPub until it has been silent for a
+    while, a wait between any two notebooks of a run, on its critical path. nbclient reads only the IOPub
     messages of the cell it executes, so what is left there does no harm; this waits for the rest.
     """
 

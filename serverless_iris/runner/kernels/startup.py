@@ -13,7 +13,7 @@ def skip_unused_grammar() -> None:
     """Keep jsonschema from importing ``rfc3987_syntax`` in this process.
 
     jsonschema (imported through nbformat, also by ``dataframe_image`` in the notebooks) builds that
-    package's IRI grammar at import, about a second of CPU, only to check the ``iri`` string format,
+    package's IRI grammar at import, at a cost in CPU, only to check the ``iri`` string format,
     which no schema here uses. A ``None`` entry in ``sys.modules`` makes that import fail, and
     jsonschema skips that one checker. Once jsonschema is imported it is too late, and nothing changes.
     """
@@ -26,7 +26,7 @@ def without_remote_io() -> Iterator[None]:
     """Import papermill inside this block: without the clients of remote stores it never uses here.
 
     papermill's ``iorw`` imports, when it is imported, the client of every remote store it can read and
-    write notebooks from (:data:`REMOTE_IO`), a quarter of a second of CPU; the runner reads and writes
+    write notebooks from (:data:`REMOTE_IO`), which costs CPU; the runner reads and writes
     local files only. Inside the block those imports fail as for a missing package (papermill then
     leaves that store out); after it, nothing is kept from importing them (a package already imported
     is not touched).

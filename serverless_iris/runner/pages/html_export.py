@@ -1,7 +1,7 @@
 """The reports' nbconvert exporter: one per process, both views, without the BeautifulSoup pass.
 
 nbconvert's ``HTMLExporter`` re-parses every finished page with BeautifulSoup to give images without
-``alt`` a placeholder text and to make cell inputs and outputs focusable (``tabindex="0"``): about half
+``alt`` a placeholder text and to make cell inputs and outputs focusable (``tabindex="0"``): much of
 the CPU of an export. :func:`accessible` adds the same attributes with one regular expression over the
 tags. The full report and the results-only view share one exporter (its compiled templates): the view is
 chosen per call by ``exclude_input`` and ``exclude_output_prompt``, which nbconvert reads at every

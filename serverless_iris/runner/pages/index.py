@@ -22,7 +22,7 @@ from serverless_iris.files import write_atomic
 from serverless_iris.helpers import dashboard_files, flowers
 from serverless_iris.helpers.contract import LIMITS_CM
 from serverless_iris.helpers.wording import plural
-from serverless_iris.runner.outputs import effective_status, load_runs
+from serverless_iris.runner.outputs import INDEX_PAGE, effective_status, load_runs
 from serverless_iris.runner.pages.report import TEMPLATES, format_duration, format_time, offline
 
 DASHBOARD_FIGURES = (
@@ -58,7 +58,7 @@ def write_index(outputs: Path) -> Path:
             generated=format_time(datetime.now(timezone.utc)),
         )
     )
-    index = outputs / "index.html"
+    index = outputs / INDEX_PAGE
     write_atomic(index, offline(page))
     return index
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from serverless_iris.files import read_json, write_atomic
 from serverless_iris.paths import kill_point
-from serverless_iris.runner.outputs import RUN_FILE, parse_time
+from serverless_iris.runner.outputs import INDEX_PAGE, RUN_FILE, in_run_folder, parse_time
 
 TEMPLATES = Path(__file__).with_name("templates")
 RESULTS_SUFFIX = ".results.html"
@@ -53,10 +53,8 @@ def write_report(executed: Path, html: Path) -> list[Path]:
     _plain_tracebacks(nb)
     header = _annotate(nb, entry.get("error"))
     header["name"] = nb.metadata.get("title") or executed.stem
-    header["run_id"] = run.get("id") or (
-        executed.parent.name if executed.parent.parent.name == "runs" else None
-    )
-    header["index_href"] = "../../index.html" if html.parent.parent.name == "runs" else None
+    header["run_id"] = run.get("id") or (executed.parent.name if in_run_folder(executed) else None)
+    header["index_href"] = f"../../{INDEX_PAGE}" if in_run_folder(html) else None
     pages = ((html, "Full report", False), (results, "Results only", True))
     with _lock:
         for path, _, results_only in pages:
