@@ -60,7 +60,7 @@ LONGEST_FIRST = (
     "runner/test_monitoring.py",
     "helpers/test_fuzz_contract.py",
     "runner/test_runner.py",  # builds the shared full run
-    "runner/test_warm_imports.py",
+    "runner/kernels/test_warm_imports.py",
     "helpers/test_tryit.py",
 )
 

@@ -184,3 +184,16 @@ def test_header_only_file_is_refused_as_empty(tmp_path: Path) -> None:
     path.write_text("sepal_length,sepal_width,petal_length,petal_width,variety\n")
     frame = read_iris_csv(path).assign(event_time=pd.Timestamp(BACKFILL_EVENT_TIME))
     assert "no iris rows" in refusal(frame)
+
+
+@pytest.mark.parametrize("flags", [[True] * 4, [True, False, True, True]], ids=["all-true", "mixed"])
+def test_a_boolean_measurement_column_is_refused_by_name(flags: list[bool]) -> None:
+    """Planted bug: the ``is_bool_dtype`` refusal removed from ``contract._numbers_only`` (True reads as
+    1.0, a valid petal width, so an all-True column would pass)."""
+    frame = load_iris_frame().assign(event_time=pd.Timestamp(BACKFILL_EVENT_TIME)).head(4)
+    frame["petal_width"] = flags
+
+    with pytest.raises(IrisDataError) as caught:
+        validate_iris(frame, source="iris.csv")
+
+    assert "- column petal_width: not a number; allowed: a number of cm" in str(caught.value)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
 from pathlib import Path
 from types import SimpleNamespace
@@ -48,3 +50,39 @@ def test_training_provenance_round_trips_through_the_model_folder(
     assert provenance.read_provenance(tmp_path) is None
     provenance.write_provenance(tmp_path, record)
     assert provenance.read_provenance(tmp_path) == record
+
+
+GIT_ENV = {
+    **os.environ,
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@example.invalid",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@example.invalid",
+}
+
+
+def _commit(repo: Path, message: str) -> None:
+    (repo / "file.txt").write_text(message)
+    for command in (["git", "add", "file.txt"], ["git", "commit", "-q", "-m", message]):
+        subprocess.run(command, cwd=repo, env=GIT_ENV, check=True, capture_output=True)
+
+
+def _head_from_files(repo: Path) -> str:
+    """HEAD as git stores it: ``.git/HEAD`` names a branch whose ref file holds the commit."""
+    head = (repo / ".git" / "HEAD").read_text().strip()
+    ref = head.removeprefix("ref: ")
+    return (repo / ".git" / ref).read_text().strip() if ref != head else head
+
+
+def test_git_commit_names_the_checked_out_commit_and_follows_a_new_one(tmp_path: Path) -> None:
+    """Planted bug: ``git_commit`` returning None (or a stale value) whatever the checkout says."""
+    subprocess.run(["git", "init", "-q", "-b", "main", str(tmp_path)], check=True, capture_output=True)
+    _commit(tmp_path, "first")
+    first = _head_from_files(tmp_path)
+    _commit(tmp_path, "second")
+    second = _head_from_files(tmp_path)
+
+    assert re.fullmatch(r"[0-9a-f]{40}", second) and first != second
+    assert provenance.git_commit(tmp_path) == second
+    subprocess.run(["git", "checkout", "-q", first], cwd=tmp_path, check=True, capture_output=True)
+    assert provenance.git_commit(tmp_path) == first  # detached HEAD: .git/HEAD holds the commit itself

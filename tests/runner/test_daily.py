@@ -1,9 +1,14 @@
-"""The run's own decisions (serverless_iris.runner.daily), called directly: what is added, where and why."""
+"""The run's own decisions (serverless_iris.runner.daily): called directly, what is added, where and why;
+then in a run, what the run does when the store cannot answer."""
 
 from __future__ import annotations
 
-import pytest
+import subprocess
 
+import pytest
+from support import FIXTURES, REPO, Workspace
+
+from serverless_iris.embedded.db import DB_FILE
 from serverless_iris.runner import daily
 
 
@@ -82,3 +87,36 @@ def test_no_retraining_without_a_fresh_alert_that_asks_for_it(dashboard: dict | 
 def test_an_alert_without_a_message_still_says_why(message: object) -> None:
     addition = daily.retrain_on_alert(alert(message=message), trained_this_run=False)
     assert addition is not None and addition.reason == "the accuracy alert was raised"
+
+
+DAILY = ("--daily", "--notebooks", str(FIXTURES / "ok"), "-q")
+
+
+def _names(workspace: Workspace) -> list[str]:
+    (record,) = workspace.runs()
+    return [entry["name"] for entry in record["notebooks"]]
+
+
+def test_daily_does_not_train_when_the_registry_cannot_be_read(workspace: Workspace) -> None:
+    """Planted bug: ``if not versions:`` in ``daily.train_first`` (unknown taken as empty). The
+    control, the same run on a readable empty store that does train, is test_runner.py's
+    ``test_daily_trains_first_when_no_model_is_registered``.
+
+    The store's database is not a DuckDB file, so ``ModelVersions`` answers None; the fixture notebooks
+    never open the store, so the run itself succeeds without training.
+    """
+    workspace.store.mkdir(parents=True)
+    (workspace.store / DB_FILE).write_bytes(b"not a duckdb file\n" * 64)
+
+    done = workspace.run_here(*DAILY)
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "training" not in done.stdout
+    assert _names(workspace) == ["feature", "inference"]
+    (record,) = workspace.runs()
+    assert record["retrained"] is None
+    # the run records the commit of the checkout it ran from (read here with another git command)
+    head = subprocess.run(
+        ["git", "log", "-1", "--format=%H"], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    assert record["git_commit"] == head.stdout.strip() and len(record["git_commit"]) == 40

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from support import FIXTURES
+from support import FIXTURES, Workspace
 
 from serverless_iris.runner.parameters import (
     Parameter,
@@ -148,3 +148,24 @@ def test_read_parameters_returns_names_defaults_and_documentation() -> None:
     assert found["N_FLOWERS"] == Parameter("N_FLOWERS", "1", "flowers to add")
     assert found["LABEL"].default == '"iris"' and found["LABEL"].type is str
     assert found["RATIO"].type is float and found["BACKFILL"].type is None
+
+
+@pytest.mark.parametrize(
+    "name", ["API_KEY_FILE", "MY_TOKEN_PATH", "db_password_hint", "CLIENT_SECRET_NAME", "xkeyx"]
+)
+def test_a_secret_marker_in_the_middle_of_a_name_is_refused(name: str) -> None:
+    """Planted bug: ``looks_secret`` matching only names that start or end with a marker."""
+    assert looks_secret(name)
+    with pytest.raises(ParameterError) as caught:
+        parse_assignments([f"{name}=/home/me/secret-value", "N_FLOWERS=3"])
+    assert str(caught.value).startswith(f"-p {name}: a parameter whose name looks like a secret")
+    assert "secret-value" not in str(caught.value)
+
+
+def test_the_runner_refuses_a_middle_marker_name_before_any_kernel_starts(workspace: Workspace) -> None:
+    done = workspace.call("--notebooks", str(FIXTURES / "ok"), "-p", "API_KEY_FILE=/home/me/secret-value")
+
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "-p API_KEY_FILE: a parameter whose name looks like a secret" in done.stderr
+    assert "secret-value" not in done.stdout + done.stderr
+    assert not workspace.outputs.exists()

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 KERNEL_NAME = "python3"
 # Modules that a notebook's top-level import makes it import later, at first use, inside a cell: warmed
 # with that import, so the kernel (forked after the fork server imported them) does not import them
-# while its notebook waits. Checked against the notebooks' cells by tests/runner/test_warm_imports.py.
+# while its notebook waits. Checked against the notebooks' cells by tests/runner/kernels/test_warm_imports.py.
 LATER_IMPORTS = {
     "serverless_iris.helpers.contract": ["pandera.pandas"],  # its checks import pandera at their first call
     "hsml.schema": ["hsfs.training_dataset"],  # hsml's ColumnarSchema.__init__, at Schema(frame)
