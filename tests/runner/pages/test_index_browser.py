@@ -8,7 +8,6 @@ Screenshots (desktop and phone width) are saved under the test's temporary folde
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -23,11 +22,6 @@ IMAGES_JS = """() => Array.from(document.images)
   .filter(img => img.getAttribute("src"))
   .map(img => [img.getAttribute("src").slice(0, 60), img.complete && img.naturalWidth > 0])"""
 ALL_IMAGES_DONE_JS = "() => Array.from(document.images).every(img => img.complete)"
-
-
-@pytest.fixture(scope="module")
-def outputs(sample_outputs: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return shutil.copytree(sample_outputs, tmp_path_factory.mktemp("browser") / "outputs")
 
 
 def block_network(session: BrowserPage) -> list[str]:

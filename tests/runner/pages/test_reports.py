@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -39,11 +38,6 @@ from serverless_iris.helpers import flowers
 from serverless_iris.runner.outputs import effective_status, load_runs
 from serverless_iris.runner.pages import report
 from serverless_iris.runner.pages.index import write_index
-
-
-@pytest.fixture(scope="module")
-def outputs(sample_outputs: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return shutil.copytree(sample_outputs, tmp_path_factory.mktemp("reports") / "outputs")
 
 
 @pytest.fixture()
