@@ -37,3 +37,26 @@ def test_the_garbage_collector_runs_during_the_tests_with_the_collected_imports_
     """tests/conftest.py turns the collector off while the test modules are imported; it must be back on."""
     assert gc.isenabled()
     assert gc.get_freeze_count() > 100_000  # pandas, scikit-learn and the SDK, imported at collection
+
+
+def _where_things_are() -> dict[str, str]:
+    """README's "Where things are" table: path -> what it says is there."""
+    section = (REPO / "README.md").read_text(encoding="utf-8").split("## Where things are", 1)[1]
+    rows = [line for line in section.split("\n## ", 1)[0].splitlines() if line.startswith("| `")]
+    return {row.split("`")[1]: row.split(" | ", 1)[1] for row in rows}
+
+
+def test_where_things_are_names_paths_that_exist_and_every_module_of_the_package() -> None:
+    table = _where_things_are()
+    for cell in table:
+        for path in cell.split("`, `"):
+            assert (REPO / path).exists(), f"README names {path}, which does not exist"
+    package = REPO / "serverless_iris"
+    for folder in [package, *(p for p in package.rglob("*") if p.is_dir() and p.name != "__pycache__")]:
+        if not any(folder.glob("*.py")):
+            continue
+        row = table.get(folder.relative_to(REPO).as_posix() + "/")
+        assert row is not None, f"README's 'Where things are' has no row for {folder.relative_to(REPO)}/"
+        for module in folder.glob("*.py"):
+            if module.name != "__init__.py" and folder.name != "embedded":
+                assert f"`{module.name}`" in row, f"README does not say what {module.relative_to(REPO)} holds"
