@@ -76,6 +76,12 @@ from serverless_iris.paths import BACKEND_ENV, REPO_ROOT, RUN_ID_ENV, STORE_ENV 
 RUNNER = REPO_ROOT / "runner.py"
 FLOOR = Path(__file__).with_name("floor.py")
 RESULTS = Path(__file__).with_name("results")
+README = Path(__file__).with_name("README.md")
+TABLE_START, TABLE_END = "<!-- results: written by run.py --readme -->", "<!-- end of results -->"
+TABLE_HEADER = (
+    "| measurement | contender | baseline | ratio (each pair) | target | measured |",
+    "|---|---|---|---|---|---|",
+)
 SECTIONS = ("overhead", "daily", "store", "memory")
 HISTORY_BATCH = 1_000_000
 SAMPLE_INTERVAL_S = 0.05
@@ -642,6 +648,42 @@ def render(report: dict[str, Any]) -> str:
     return "\n\n".join(parts)
 
 
+def readme_row(m: dict[str, Any], report: dict[str, Any]) -> str:
+    """One measurement as a row of the README's table: medians, the ratio with the spread of the pairs'
+    ratios, the target, and when and on what it was measured."""
+    pairs = [v / b for v, b in zip(m["values"], m["baseline_values"], strict=False) if b]
+    spread = f" ({min(pairs):.2f}–{max(pairs):.2f})" if len(pairs) > 1 else ""
+    target = (
+        "—" if m["target"] is None else f"≤ {m['target']:.1f}×" + ("" if m["within_target"] else " (missed)")
+    )
+    machine = report["machine"]
+    load = report["load"]
+    measured = (
+        f"{report['started'][:10]}, {machine['cores']} × {machine['cpu']}, load {load['median']:.1f}, "
+        f"{len(m['values'])} pairs"
+    )
+    return (
+        f"| {m['name']} | {m['contender']}: {_value(m['median'], m['unit'])} | {m['baseline']}: "
+        f"{_value(m['baseline_median'], m['unit'])} | {m['ratio']:.2f}×{spread} | {target} | {measured} |"
+    )
+
+
+def update_readme(text: str, report: dict[str, Any]) -> str:
+    """``text`` (benchmarks/README.md) with this run's rows put in its results table; rows of sections
+    that did not run stay as they were."""
+    head, rest = text.split(TABLE_START, 1)
+    table, tail = rest.split(TABLE_END, 1)
+    rows = {
+        line.split("|")[1].strip(): line
+        for line in table.strip().splitlines()
+        if line.startswith("| ") and line not in TABLE_HEADER
+    }
+    for m in report["measurements"]:
+        rows[m["name"]] = readme_row(m, report)
+    lines = [*TABLE_HEADER, *rows.values()]
+    return f"{head}{TABLE_START}\n" + "\n".join(lines) + f"\n{TABLE_END}{tail}"
+
+
 # --- command line ---------------------------------------------------------------------------------
 
 
@@ -681,6 +723,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--json", type=Path, help="results file (default benchmarks/results/<UTC time>.json)")
     parser.add_argument("--workdir", type=Path, help="work folder, kept (default: a temporary one, removed)")
+    parser.add_argument(
+        "--readme",
+        action="store_true",
+        help="also update the results table of benchmarks/README.md (the rows of the sections that ran)",
+    )
     return parser
 
 
@@ -728,6 +775,9 @@ def main(argv: list[str] | None = None) -> int:
     output.write_text(json.dumps(report, indent=2) + "\n")
     print(render(report))
     print(f"\nresults: {output}")
+    if args.readme:
+        README.write_text(update_readme(README.read_text(encoding="utf-8"), report), encoding="utf-8")
+        print(f"table updated: {README}")
     if args.workdir is None:
         shutil.rmtree(work, ignore_errors=True)
     return 0
