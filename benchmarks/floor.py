@@ -10,7 +10,10 @@ magics and shell escapes are stripped;
 matplotlib runs on Agg (``MPLBACKEND=Agg`` is set here when unset). A cell's last expression is not
 displayed: nothing here renders output.
 
-    python benchmarks/floor.py --outputs DIR [--timings FILE.json]
+    python benchmarks/floor.py --outputs DIR [--daily] [--timings FILE.json]
+
+``--daily`` is the floor of ``python runner.py --daily``: the feature notebook with ``BACKFILL = False``
+(new flowers), then the inference notebook, on the store as it is.
 
 ``--timings`` writes the seconds of every cell and notebook. The store is ``IRIS_STORE`` as for the
 runner. Exits 1 with the failing notebook and cell when a cell raises.
@@ -91,6 +94,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="floor.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--outputs", type=Path, required=True, help="the runner's --outputs equivalent")
     parser.add_argument("--notebooks", type=Path, default=NOTEBOOKS_DIR, help="folder of the notebooks")
+    parser.add_argument(
+        "--daily", action="store_true", help="the daily run's notebooks: new flowers, inference"
+    )
     parser.add_argument("--timings", type=Path, help="write per-cell and per-notebook seconds here (JSON)")
     args = parser.parse_args(argv)
     begun = time.perf_counter()
@@ -101,13 +107,15 @@ def main(argv: list[str] | None = None) -> int:
     timings_file = args.timings.resolve() if args.timings else None
     os.chdir(notebooks)
     timings = []
+    if args.daily:
+        steps = [("feature", {**injected, "BACKFILL": False}), ("inference", injected)]
+    else:  # as the runner's first run: the backfill, today's flower, training, inference
+        steps = [("feature", injected), ("feature", {**injected, "BACKFILL": False})]
+        steps += [("training", injected), ("inference", injected)]
     try:
-        for name, notebook in PIPELINE.items():
-            cells = run_notebook(notebooks / notebook, injected)
+        for name, values in steps:
+            cells = run_notebook(notebooks / PIPELINE[name], values)
             timings.append({"name": name, "seconds": sum(cells), "cells": cells})
-            if name == "feature":  # as the runner's first run: today's flower after the backfill
-                cells = run_notebook(notebooks / notebook, {**injected, "BACKFILL": False})
-                timings.append({"name": name, "seconds": sum(cells), "cells": cells})
     except CellError as exc:
         traceback.print_exc()
         print(f"floor.py: {exc}", file=sys.stderr)

@@ -15,10 +15,13 @@ Measurements (section names are the ``--only`` choices):
 ``overhead``  ``python runner.py`` on an empty store (backfill, training, inference, every HTML report,
               ``index.html``) against the floor, ``benchmarks/floor.py``: the code cells of the same
               three notebooks with the same parameters in one plain Python process (no kernels, no
-              reports). Target <= 0.9x. Each side gets a fresh temporary ``IRIS_STORE`` and outputs
+              reports). Target <= 0.7x. Each side gets a fresh temporary ``IRIS_STORE`` and outputs
               folder. The runner's phases are read from what it leaves behind: ``run.json`` (each
               notebook's duration, the run's duration) and papermill's per-cell durations in the
-              executed notebooks; the floor times its own cells.
+              executed notebooks; the floor times its own cells. Then ``overhead.daily``:
+              ``python runner.py --daily`` against ``floor.py --daily`` (new flowers, then inference,
+              in one plain process), each on a fresh copy of the same 150-row store in daily use (see
+              ``daily``). Target <= 0.7x.
 ``daily``     ``python runner.py --daily`` with the ``iris`` group holding ``--history-rows`` (default
               10,000,000) rows of older history against the same store without them (150 rows). Both
               start from the state a full run leaves (model registered, one prediction recorded; the
@@ -250,8 +253,9 @@ class Bench:
 
 
 def bench_overhead(bench: Bench) -> list[Measurement]:
-    """``python runner.py`` against the floor, alternating, on fresh empty stores."""
-    measurement = Measurement("overhead", "python runner.py", "floor: one Python process", "s", 0.9)
+    """``python runner.py`` against the floor, alternating, on fresh empty stores; then ``--daily``
+    against the daily floor, alternating, on fresh copies of one store in daily use."""
+    measurement = Measurement("overhead", "python runner.py", "floor: one Python process", "s", 0.7)
     runner_phases, floor_phases = [], []
     for rep in range(bench.repeat):
         folder = bench.fresh(f"overhead-runner-{rep}")
@@ -272,7 +276,31 @@ def bench_overhead(bench: Bench) -> list[Measurement]:
         "python runner.py": _median_phases(runner_phases),
         "floor": _median_phases(floor_phases),
     }
-    return [measurement]
+    return [measurement, _daily_overhead(bench)]
+
+
+def _daily_overhead(bench: Bench) -> Measurement:
+    measurement = Measurement(
+        "overhead.daily", "python runner.py --daily", "daily floor: one Python process", "s", 0.7
+    )
+    store = bench.small_store()
+    runner_phases, floor_phases = [], []
+    for rep in range(bench.repeat):
+        timed, phases = bench.daily_run(f"overhead-daily-runner-{rep}", store)
+        measurement.values.append(timed.seconds)
+        runner_phases.append(phases)
+        folder = bench.fresh(f"overhead-daily-floor-{rep}")
+        shutil.copytree(store, folder / "store")
+        _copy_outputs(bench.template() / "outputs", folder / "outputs")
+        timed = _floor(bench, f"overhead-daily-floor-{rep}", folder, "--daily")
+        measurement.baseline_values.append(timed.seconds)
+        floor_phases.append(_floor_phases(folder, timed.seconds))
+        shutil.rmtree(folder)
+    bench.extra["daily_overhead_phases"] = {
+        "python runner.py --daily": _median_phases(runner_phases),
+        "daily floor": _median_phases(floor_phases),
+    }
+    return measurement
 
 
 def bench_daily(bench: Bench) -> list[Measurement]:
@@ -346,8 +374,8 @@ def _runner(folder: Path, *options: str) -> list[str]:
     return [sys.executable, str(RUNNER), *options, "--outputs", str(folder / "outputs")]
 
 
-def _floor(bench: Bench, label: str, folder: Path, *, sample: bool = False) -> Timed:
-    command = [sys.executable, str(FLOOR), "--outputs", str(folder / "outputs")]
+def _floor(bench: Bench, label: str, folder: Path, *options: str, sample: bool = False) -> Timed:
+    command = [sys.executable, str(FLOOR), *options, "--outputs", str(folder / "outputs")]
     command += ["--timings", str(folder / "timings.json")]
     timed = bench.run(label, command, folder / "store", sample=sample, extra={"MPLBACKEND": "Agg"})
     if not (folder / "outputs" / "dashboard" / "dashboard.json").is_file():
@@ -627,7 +655,11 @@ def render(report: dict[str, Any]) -> str:
             ]
         )
     parts = [_table(rows)]
-    for key, title in (("overhead_phases", "overhead"), ("daily_phases", "daily")):
+    for key, title in (
+        ("overhead_phases", "overhead"),
+        ("daily_overhead_phases", "daily overhead"),
+        ("daily_phases", "daily"),
+    ):
         phases = report["extra"].get(key)
         if phases:
             names = list(phases)

@@ -15,6 +15,7 @@ from support import REPO
 
 MEASUREMENTS = {
     "overhead",
+    "overhead.daily",
     "daily",
     "store.insert",
     "store.upsert",
