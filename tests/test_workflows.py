@@ -133,6 +133,8 @@ def test_ci_and_the_daily_workflow_install_the_locks() -> None:
         assert pip_installs(job)[:1] == ["-r requirements-dev.txt"], name
     assert pip_installs(load(GITHUB / "workflows" / "daily.yml")["jobs"]["run"]) == ["-r requirements.txt"]
     assert "python -m pip install -r requirements-dev.txt" in CI_RUN
+    runs = [step.get("run", "") for job in ci["jobs"].values() for step in job["steps"]]
+    assert not [run for run in [*runs, CI_RUN] if re.search(r"\bnpm\b", run)], "the tests need no npm"
 
 
 def newest_great_expectations() -> str:
