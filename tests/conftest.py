@@ -10,7 +10,9 @@ Shared fixtures (reuse them rather than running the notebooks again in a new mod
     149 iris flowers and the first run's flower of today, as users fill it. Read-only:
     ``shutil.copytree`` it before writing to it.
 ``chromium``
-    A headless Chromium for the browser tests of one module (module scope; see the fixture).
+    A headless Chromium for the browser tests of one module (module scope; see the fixture). Without
+    Chromium the session says so once, at its start, with the command that installs it, and the browser
+    tests are skipped, or fail under CI (``CI=true``).
 ``sample_outputs``
     :func:`sample_archive.build_outputs`: an outputs folder of three hand-written runs whose reports
     come from two small notebooks papermill executed. Read-only: each module that uses it takes a copy
