@@ -1,12 +1,14 @@
 """Headless Debian Chromium for the browser tests, driven by Playwright.
 
-Browser tests must really run (CI installs Debian's chromium), so a missing browser fails the test with
-the fix instead of skipping it, and nothing is ever downloaded: Playwright drives /usr/bin/chromium.
+Nothing is ever downloaded: Playwright drives /usr/bin/chromium. Without it the session says so once, at
+its start, with the command that installs it (tests/conftest.py); the browser tests then fail under CI
+(``CI=true``: they must really run there) and are skipped elsewhere.
 Console errors, uncaught exceptions and failed requests are collected for the test to assert on.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,6 +21,7 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
 CHROMIUM = Path("/usr/bin/chromium")
+INSTALL_CHROMIUM = "apt-get install chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -48,16 +51,25 @@ class BrowserPage:
         assert not problems, "the page reported problems:\n" + "\n".join(problems)
 
 
+def chromium_missing() -> str | None:
+    """What is wrong and how to fix it when Debian's Chromium is not installed, else None."""
+    if CHROMIUM.exists():
+        return None
+    return f"Chromium is not installed ({CHROMIUM} is missing); install it with `{INSTALL_CHROMIUM}`"
+
+
+def in_ci() -> bool:
+    """CI sets CI=true (GitHub Actions, the runner of .ci/run): the browser tests must run there."""
+    return os.environ.get("CI", "").lower() == "true"
+
+
 @contextmanager
 def chromium_browser() -> Iterator[Browser]:
     """A headless Chromium and its Playwright driver, for the tests of one module (the ``chromium``
     fixture): launching them costs seconds, a new context per test a few milliseconds."""
-    if not CHROMIUM.exists():
-        pytest.fail(
-            f"Debian's chromium is not installed ({CHROMIUM} is missing); the browser tests need it: "
-            "install it with `sudo apt-get install chromium`",
-            pytrace=False,
-        )
+    missing = chromium_missing()
+    if missing:
+        pytest.fail(missing, pytrace=False)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

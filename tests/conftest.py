@@ -10,7 +10,9 @@ Shared fixtures (reuse them rather than running the notebooks again in a new mod
     149 iris flowers and the first run's flower of today, as users fill it. Read-only:
     ``shutil.copytree`` it before writing to it.
 ``chromium``
-    A headless Chromium for the browser tests of one module (module scope; see the fixture).
+    A headless Chromium for the browser tests of one module (module scope; see the fixture). Without
+    Chromium the session says so once, at its start, with the command that installs it, and the browser
+    tests are skipped, or fail under CI (``CI=true``).
 ``sample_outputs``
     :func:`sample_archive.build_outputs`: an outputs folder of three hand-written runs whose reports
     come from two small notebooks papermill executed. Read-only: each module that uses it takes a copy
@@ -43,7 +45,7 @@ skip_unused_grammar()  # before nbformat's jsonschema: 2 s of CPU in every worke
 gc.disable()  # until the test modules are imported: see pytest_collection below
 
 import pytest
-from browser import chromium_browser
+from browser import chromium_browser, chromium_missing, in_ci
 from playwright.sync_api import Browser
 from sample_archive import build_outputs
 from support import FullRun, Workspace, built_once, completed, make_workspace, recorded
@@ -141,12 +143,27 @@ def pytest_collection(session: pytest.Session) -> Iterator[object]:
         gc.enable()
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Say once, before any test, that Chromium is missing and how to install it (not in xdist's workers)."""
+    missing = chromium_missing()
+    if missing and not hasattr(session.config, "workerinput"):
+        outcome = "fail (CI=true)" if in_ci() else "are skipped"
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        reporter.write_line(f"{missing}. Until then the browser tests {outcome}.", yellow=True, bold=True)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Put the modules of :data:`LONGEST_FIRST` first, in that order (a stable sort: the rest keep theirs)."""
+    """Put the modules of :data:`LONGEST_FIRST` first, in that order (a stable sort: the rest keep theirs);
+    without Chromium, skip the browser tests, except under CI, where the ``chromium`` fixture fails them."""
+    missing = chromium_missing()
+    if missing and not in_ci():
+        for item in items:
+            if item.get_closest_marker("browser"):
+                item.add_marker(pytest.mark.skip(reason=missing))
     tests = Path(__file__).parent
 
     def rank(item: pytest.Item) -> int:
-        module = item.path.relative_to(tests).as_posix()
+        module = item.path.relative_to(tests).as_posix() if item.path.is_relative_to(tests) else ""
         return LONGEST_FIRST.index(module) if module in LONGEST_FIRST else len(LONGEST_FIRST)
 
     items.sort(key=rank)

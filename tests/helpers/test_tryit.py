@@ -276,6 +276,6 @@ def test_fragment_needs_a_picture_per_variety(iris: pd.DataFrame) -> None:
 
 def test_missing_chromium_fails_instead_of_skipping(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("browser.CHROMIUM", tmp_path / "no-chromium")
-    with pytest.raises(pytest.fail.Exception, match="install it with `sudo apt-get install chromium`"):
+    with pytest.raises(pytest.fail.Exception, match="install it with `apt-get install chromium`"):
         with chromium_browser():
             pass

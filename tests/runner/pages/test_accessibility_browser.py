@@ -2,15 +2,16 @@
 any report: colour contrast, names of form fields and images, table headers and the rest of its rules.
 The same first run shows that the dashboard's flower pictures are the shipped ones, which carry no sizes.
 
-axe-core is an npm package (MPL-2.0) installed by ``.ci/run`` into the git-ignored ``.ci/node_modules``
-(``npm install --no-save --prefix .ci axe-core@4.14.1`` does it by hand); like Chromium, a missing copy
-fails the test with that command instead of skipping it.
+axe-core (MPL-2.0) comes from the Python package axe-playwright-python (requirements-dev.txt), which ships
+its ``axe.min.js``; the tests load that file themselves.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterator
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -22,11 +23,9 @@ from sample_archive import FAILED_RUN, OK_RUN, report_path
 from support import FullRun, Workspace
 
 from serverless_iris.helpers import flowers
-from serverless_iris.paths import REPO_ROOT
 
 pytestmark = pytest.mark.browser
 
-AXE = REPO_ROOT / ".ci" / "node_modules" / "axe-core" / "axe.min.js"
 # Every violation as "rule (impact): element — what is wrong", for the assertion message. Only violations
 # are collected (axe's resultTypes): every rule still runs on every element, but passes are not itemised.
 AXE_RUN_JS = """async () => {
@@ -36,15 +35,17 @@ AXE_RUN_JS = """async () => {
 }"""
 
 
+# Two faults axe must find, so that its empty findings on our pages mean something.
+FAULTY_PAGE = """<!doctype html><html lang="en"><head><title>faults</title></head><body><main>
+<h1>Iris</h1><img src="data:image/gif;base64,R0lGODlhAQABAAAAACw="><button type="button"></button>
+</main></body></html>"""
+
+
 @pytest.fixture(scope="module")
-def axe_source() -> Path:
-    if not AXE.is_file():
-        pytest.fail(
-            f"axe-core is not installed ({AXE} is missing); install it with "
-            "`npm install --no-save --prefix .ci axe-core@4.14.1` (.ci/run does it)",
-            pytrace=False,
-        )
-    return AXE
+def axe_source() -> Iterator[Path]:
+    """axe-core's ``axe.min.js`` as the installed axe-playwright-python package ships it."""
+    with resources.as_file(resources.files("axe_playwright_python") / "axe.min.js") as path:
+        yield path
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +65,18 @@ def violations(session: BrowserPage, page: Path, axe: Path) -> list[str]:
     session.open(page)
     session.page.add_script_tag(path=axe)
     return session.page.evaluate(AXE_RUN_JS)
+
+
+def test_axe_core_is_loaded_and_finds_a_picture_and_a_button_without_a_name(
+    axe_source: Path, chromium: Browser, tmp_path: Path
+) -> None:
+    page = tmp_path / "faults.html"
+    page.write_text(FAULTY_PAGE, encoding="utf-8")
+    with chromium_page(chromium) as session:
+        found = violations(session, page, axe_source)
+        assert session.page.evaluate("axe.version").startswith("4."), "not axe-core 4"
+    rules = sorted({finding.split(" ", 1)[0] for finding in found})
+    assert rules == ["button-name", "image-alt"], found
 
 
 def test_index_has_no_violation_in_any_state(sample: Path, axe_source: Path, chromium: Browser) -> None:
