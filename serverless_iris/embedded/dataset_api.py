@@ -50,6 +50,8 @@ class DatasetApi(SdkGaps):
 
         ``follow=False`` names a symbolic link itself (to remove it) rather than what it points to.
         """
+        if "\0" in str(path):
+            raise DatasetException(f"Path {path!r} holds a NUL character, which no file name can hold.")
         parts = [p for p in PurePosixPath(str(path).replace(os.sep, "/")).parts if p.strip("/")]
         if parts[:2] == ["Projects", PROJECT_NAME]:
             parts = parts[2:]

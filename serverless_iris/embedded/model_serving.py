@@ -212,7 +212,7 @@ class Deployment(SdkGaps):
         env = importable(env)  # the predictor imports this module by name
         with open(self._folder / LOG_FILE, "ab") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", __name__, str(self._folder), repr(start_timeout())],
+                [sys.executable, "-m", __name__, str(self._folder.resolve()), repr(start_timeout())],
                 cwd=self._artifacts,
                 env=env,
                 stdin=subprocess.DEVNULL,
@@ -514,12 +514,13 @@ def _alive(pid: int) -> bool:
 
 
 def _runs_folder(pid: int, folder: Path) -> bool:
-    """Whether ``pid``'s command line names the deployment folder (where ``/proc`` tells; else assumed)."""
+    """Whether ``pid``'s command line names the deployment folder, as ``start`` gives it (absolute), where
+    ``/proc`` tells; elsewhere assumed."""
     try:
         command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
         return not Path("/proc/self").exists()
-    return os.fsencode(str(folder)) in command
+    return os.fsencode(str(folder.resolve())) in command
 
 
 def _wait_dead(pid: int, seconds: float) -> None:

@@ -243,3 +243,9 @@ def test_uploading_the_store_or_a_folder_holding_it_is_refused(project: LocalPro
     with pytest.raises(DatasetException, match="holds the store itself"):
         project.get_dataset_api().upload(str(project.store / folder), "Resources")
     assert everything(project.store) == before
+
+
+def test_a_path_with_a_nul_character_is_refused_with_a_dataset_error(project: LocalProject) -> None:
+    with pytest.raises(DatasetException, match="holds a NUL character"):
+        project.get_dataset_api().remove("Resources/notes.txt\0.png")
+    assert (project.store / "datasets" / "Resources" / "notes.txt").exists()

@@ -4,6 +4,7 @@ links to folders is refused rather than saved with files missing."""
 
 from __future__ import annotations
 
+import errno
 import shutil
 import tempfile
 import warnings
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from serverless_iris.embedded import model_registry
 from serverless_iris.embedded.db import DB_FILE
 from serverless_iris.embedded.model_registry import (
     PENDING_SUFFIX,
@@ -156,3 +158,27 @@ def test_a_linked_model_file_is_saved_with_its_content(tmp_path: Path) -> None:
     save(store, str(folder))
     assert files(store) == {"iris/1/extra.bin": b"real", "iris/1/model.bin": b"m"}
     assert not (store / "models" / "iris" / "1" / "extra.bin").is_symlink()
+
+
+def test_a_save_that_runs_out_of_disk_half_way_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = tmp_path / "store"
+    save(store, model_folder(tmp_path / "one", b"one"))
+    folder = Path(model_folder(tmp_path / "big", b"first"))
+    (folder / "second.bin").write_bytes(b"second")
+    real_copy, copied = model_registry._copy_file, []
+
+    def copy_until_full(source: Path, target: Path) -> tuple[int, str]:
+        if copied:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        copied.append(source)
+        return real_copy(source, target)
+
+    monkeypatch.setattr(model_registry, "_copy_file", copy_until_full)
+    with pytest.raises(OSError, match="No space left"):
+        save(store, str(folder))
+    assert copied  # it failed half-way, not before the first file
+    assert files(store) == {"iris/1/model.bin": b"one"}
+    assert not any((store / "models" / STAGING_DIR).iterdir())
+    assert [m.version for m in ModelRegistry(store).get_models("iris")] == [1]

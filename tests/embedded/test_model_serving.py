@@ -306,3 +306,16 @@ def test_a_client_that_stalls_does_not_block_other_callers(project: LocalProject
     finally:
         for client in [*stalled, silent]:
             client.close()
+
+
+def test_a_deployment_reached_through_a_relative_store_path_is_still_recognised(
+    project: LocalProject, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deployment = deployed(project, tmp_path, ECHO)
+    deployment.start()
+    monkeypatch.chdir(tmp_path)
+    again = LocalProject(Path("store")).get_model_serving().get_deployment(deployment.name)
+    assert again.get_state().status == "Running"
+    assert again.predict(inputs=[[5]]) == {"predictions": [10]}
+    again.stop(await_stopped=5)
+    assert deployment.get_state().status == "Stopped"
