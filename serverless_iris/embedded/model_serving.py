@@ -146,7 +146,8 @@ class Deployment(SdkGaps):
         return "REST"
 
     def describe(self) -> None:
-        print(json.dumps({**self._spec, "status": self.get_state().status}, indent=4))
+        """The deployment's spec and state; ``env_vars`` may hold the key, which is redacted."""
+        print(redact(json.dumps({**self._spec, "status": self.get_state().status}, indent=4)))
 
     def get_state(self) -> PredictorState:
         """Starting until its process serves, then Running; Failed when that process died unasked; else

@@ -256,8 +256,9 @@ def test_a_key_handed_to_the_predictor_is_redacted_from_its_log_logs_and_errors(
         deployment.predict(inputs=[["leak"]])
     assert "the key is ***" in str(refused.value) and key not in str(refused.value)
     deployment.get_logs(tail=50)
+    deployment.describe()
     shown = capsys.readouterr().out
-    assert "loading, key: ***" in shown and key not in shown
+    assert "loading, key: ***" in shown and '"HOPSWORKS_API_KEY": "***"' in shown and key not in shown
     assert key not in (project.store / "serving" / deployment.name / "predictor.log").read_text()
 
 
