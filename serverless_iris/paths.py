@@ -23,6 +23,7 @@ DASHBOARD_ENV = "IRIS_DASHBOARD_DIR"  # where the inference notebook writes the 
 RUN_ID_ENV = "IRIS_RUN_ID"  # set by the runner in each kernel: the run a model or file belongs to
 FORK_KERNELS_ENV = "IRIS_FORK_KERNELS"  # 0: start kernels from scratch instead of forking them
 KILL_AT_ENV = "IRIS_TEST_KILL_AT"  # tests only: insert | model-save | report, see kill_point
+PREDICTOR_START_ENV = "IRIS_PREDICTOR_START_TIMEOUT"  # seconds a local predictor gets to load (120)
 DEFAULT_LOCK_TIMEOUT_S = 60.0
 
 

@@ -8,7 +8,10 @@ A version exists exactly when its ``models`` row does. ``save`` copies the files
 renames it into place and inserts the row in one transaction, so a process killed mid-save leaves
 only leftovers that no reader looks at and that the next save or delete removes. The copy runs while
 the transaction holds the store: iris models are kilobytes, and it means anything found under the
-lock that has no row belongs to a dead process.
+lock that has no row belongs to a dead process. Before a save renames a folder into place, or a delete
+removes a row, it writes a pending marker naming that version, so the clean-up removes only folders the
+registry itself was writing or deleting: a complete version folder that merely lacks its row (the
+store's database was deleted or restored from an older copy) is left in place, with a warning.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from serverless_iris.paths import kill_point
 
 MODELS_DIR = "models"
 STAGING_DIR = ".staging"
+PENDING_SUFFIX = ".pending"  # <staging>/<uuid>.pending holds "<name>/<version>" of a save or delete under way
 DEFAULT_VERSION = 1  # hsml ModelRegistry.DEFAULT_VERSION: get_model(name) without a version
 NAME_PATTERN = re.compile(r"[a-zA-Z0-9_]+")  # hsml util._validate_model_name
 # sign that makes the best version the largest; hsml.core.model_api.ModelApi._get_models turns "max"/"min"
@@ -86,6 +90,10 @@ class ModelIntegrityError(ModelRegistryException):
 
 class VersionWarning(Warning):
     """No version was given, so a default one is used (as hopsworks' ``util.VersionWarning``)."""
+
+
+class UnregisteredModelWarning(UserWarning):
+    """A version folder holds files but the registry has no row for it; it is left alone."""
 
 
 class ProvenanceWarning(Warning):
@@ -279,28 +287,52 @@ class Model(DeployMixin, SdkGaps):
         if not source.exists():
             raise FileNotFoundError(f"Could not find path {model_path} in the local filesystem")
         files = _files_under(source) if source.is_dir() else {source.name: source}
+        linked = [
+            path.relative_to(source).as_posix()
+            for path in sorted(source.rglob("*"))
+            if path.is_symlink() and path.is_dir()
+        ]
+        if linked:
+            raise ValueError(
+                f"model_path {model_path} holds links to folders ({', '.join(linked)}); Hopsworks' upload "
+                "does not follow them, so their files would be missing from the model: copy the files in"
+            )
         if not files:
             raise ValueError(f"model_path {model_path} holds no files; pass the folder with the model files")
         self._complete_provenance()
         models_dir = self._store / MODELS_DIR
         with _database(self._store, write=True) as con:
-            _remove_leftovers(con, models_dir)
-            version = self._claim_version(con)
+            unregistered = _remove_leftovers(con, models_dir)
+            version = self._claim_version(con, unregistered)
             created = time.time_ns() // 1_000_000  # epoch ms, stored at ms precision so it reads back equal
-            staging = models_dir / STAGING_DIR / uuid.uuid4().hex
+            pending = _mark_pending(models_dir, self._name, version)
+            staging = pending.with_suffix("")
             target = models_dir / self._name / str(version)
+            placed = False
             try:
                 checksums = _stage(files, staging)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 os.rename(staging, target)
+                placed = True
                 _fsync_dir(target.parent)
                 kill_point("model-save")  # tests only: the files are in place, the metadata is not
                 self._insert(con, version, created, checksums)
             except BaseException:
                 # Still under the store's lock: nobody else can have claimed this version's folder.
-                for leftover in (staging, target):
-                    shutil.rmtree(leftover, ignore_errors=True)
+                shutil.rmtree(staging, ignore_errors=True)
+                if placed:
+                    shutil.rmtree(target, ignore_errors=True)
+                pending.unlink()
                 raise
+        pending.unlink()
+        for folder in unregistered:
+            warnings.warn(
+                f"{folder} holds model files that have no entry in the registry (was the store's database "
+                "deleted or restored from an older copy?); they were left in place and are not a version "
+                "of the model: save them again, or move the folder away.",
+                UnregisteredModelWarning,
+                stacklevel=2,
+            )
         self._version = version
         self._created = created
         print(f"Model created, explore it at {self.version_path}", flush=True)
@@ -405,18 +437,21 @@ class Model(DeployMixin, SdkGaps):
         self._require_saved("delete")
         key = [self._name, self._version]
         with _database(self._store, write=True) as con:
+            _mark_pending(self._store / MODELS_DIR, self._name, self._version)
             con.execute("DELETE FROM model_files WHERE name = ? AND version = ?", key)
             con.execute("DELETE FROM models WHERE name = ? AND version = ?", key)
         with _database(self._store, write=True) as con:
             _remove_leftovers(con, self._store / MODELS_DIR)
 
-    def _claim_version(self, con: duckdb.DuckDBPyConnection) -> int:
-        """The version to save as; runs in the save's transaction, so two savers never get the same one."""
+    def _claim_version(self, con: duckdb.DuckDBPyConnection, unregistered: list[Path]) -> int:
+        """The version to save as; runs in the save's transaction, so two savers never get the same one.
+        A version whose folder holds unregistered files is never claimed: those files are not overwritten."""
+        taken = [int(folder.name) for folder in unregistered if folder.parent.name == self._name]
         if self._version is None:
             (latest,) = con.execute(
                 "SELECT coalesce(max(version), 0) FROM models WHERE name = ?", [self._name]
             ).fetchone()
-            return latest + 1
+            return max([latest, *taken]) + 1
         exists = con.execute(
             "SELECT 1 FROM models WHERE name = ? AND version = ?", [self._name, self._version]
         ).fetchone()
@@ -424,6 +459,12 @@ class Model(DeployMixin, SdkGaps):
             raise ModelRegistryException(
                 f"Model with name {self._name} and version {self._version} already exists, "
                 "please select another version."
+            )
+        if self._version in taken:
+            raise ModelRegistryException(
+                f"Model {self._name} version {self._version} has files in "
+                f"{self._store / MODELS_DIR / self._name / str(self._version)} but no entry in the registry; "
+                "they are left as they are: move that folder away, or select another version."
             )
         return self._version
 
@@ -454,18 +495,38 @@ def _database(store: Path, write: bool = False) -> Iterator[duckdb.DuckDBPyConne
         yield con
 
 
-def _remove_leftovers(con: duckdb.DuckDBPyConnection, models_dir: Path) -> None:
-    """Remove what killed saves and deletes left behind: staging folders and version folders without a row.
+def _mark_pending(models_dir: Path, name: str, version: int) -> Path:
+    """Record, durably, that this version's folder is being written or deleted; returns the marker, whose
+    name without its suffix is the save's staging folder."""
+    marker = models_dir / STAGING_DIR / f"{uuid.uuid4().hex}{PENDING_SUFFIX}"
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    with open(marker, "x") as writer:
+        writer.write(f"{name}/{version}")
+        writer.flush()
+        os.fsync(writer.fileno())
+    return marker
+
+
+def _remove_leftovers(con: duckdb.DuckDBPyConnection, models_dir: Path) -> list[Path]:
+    """Remove what killed saves and deletes left behind: staging folders, and the version folders a pending
+    marker names that have no row. Returns the other version folders without a row, which are left alone.
 
     Runs under the store's lock, which every save and delete holds while it touches these folders, so
     nothing removed here belongs to a live process.
     """
-    shutil.rmtree(models_dir / STAGING_DIR, ignore_errors=True)
     registered = set(con.execute("SELECT name, version FROM models").fetchall())
-    for folder in models_dir.glob("*/*"):
-        name, version = folder.parent.name, folder.name
+    for marker in (models_dir / STAGING_DIR).glob(f"*{PENDING_SUFFIX}"):
+        name, _, version = marker.read_text().partition("/")
         if NAME_PATTERN.fullmatch(name) and version.isdigit() and (name, int(version)) not in registered:
-            shutil.rmtree(folder, ignore_errors=True)
+            shutil.rmtree(models_dir / name / version, ignore_errors=True)
+    shutil.rmtree(models_dir / STAGING_DIR, ignore_errors=True)
+    return [
+        folder
+        for folder in sorted(models_dir.glob("*/*"))
+        if NAME_PATTERN.fullmatch(folder.parent.name)
+        and folder.name.isdigit()
+        and (folder.parent.name, int(folder.name)) not in registered
+    ]
 
 
 def _stage(files: dict[str, Path], staging: Path) -> dict[str, tuple[int, str]]:

@@ -25,7 +25,7 @@ VIEWS_TABLE = "fs_feature_views"
 PROJECT_NAME = "local"
 STORE_NAME = f"{PROJECT_NAME}_featurestore"
 DEFAULT_VERSION = 1
-_NAME_RE = re.compile(r"^[a-z0-9_]+$")
+_NAME_RE = re.compile(r"[a-z0-9_]+")
 OFFLINE_TYPES = {  # hsfs offline (Hive) type -> DuckDB storage type
     "int": "INTEGER",
     "bigint": "BIGINT",
@@ -131,7 +131,7 @@ def autofix(name: Any) -> str:
 
 
 def check_name(kind: str, name: Any) -> str:
-    if not isinstance(name, str) or not _NAME_RE.match(name):
+    if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
         raise FeatureStoreException(
             f"{kind} name {name!r} is not valid: use lower-case letters, digits and underscores."
         )
