@@ -323,7 +323,10 @@ def test_training_bounds_are_set_event_time(fs: FeatureStore, monkeypatch, event
     view = fs.create_feature_view("g", group.select_all(), version=1)
 
     meta = view._meta(embedded_training_dataset.IN_MEMORY, [], start, end)
-    assert (meta["event_start_time"], meta["event_end_time"]) == (dataset.event_start_time, dataset.event_end_time)
+    assert (meta["event_start_time"], meta["event_end_time"]) == (
+        dataset.event_start_time,
+        dataset.event_end_time,
+    )
 
 
 def test_training_data_and_time_splits_leave_out_rows_dated_in_the_future(fs: FeatureStore) -> None:
