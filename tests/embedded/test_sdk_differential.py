@@ -36,11 +36,6 @@ NOW_MS = int(pd.Timestamp("2030-01-01").timestamp() * 1000)
 
 
 @pytest.fixture
-def fs(tmp_path: Path) -> FeatureStore:
-    return FeatureStore(tmp_path / "store")
-
-
-@pytest.fixture
 def engine() -> Any:
     """The SDK's Python engine; the methods compared here use no connection."""
     return hsfs_python.Engine.__new__(hsfs_python.Engine)
