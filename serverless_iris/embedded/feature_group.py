@@ -483,7 +483,7 @@ def _write(con: Any, fg: FeatureGroup, overwrite: bool, operation: str, created:
     if upsert and keys and rows > 0:
         match = " AND ".join(f"t.{quote(k)} = s.{quote(k)}" for k in keys)
         # only stored rows in the frame's event-time range can match: DuckDB's zone maps skip the rest,
-        # so a daily one-row upsert costs the same into 150 rows as into 10 million
+        # so a daily one-row upsert does not cost more as the table grows (benchmarks/: store)
         window = f" AND t.{quote(et)} BETWEEN ? AND ?" if et else ""
         params = [lo, hi] if et else []
         if fg.time_travel_format == "DELTA":

@@ -7,7 +7,7 @@ SDK's own step, ``hsfs.engine.python.Engine._validate_with_great_expectations``,
 ``hsfs.core.great_expectation_engine.GreatExpectationEngine._validate`` around it; an insert is
 refused whole, before anything is written, when a STRICT suite fails
 (``FeatureGroupEngine._insert``). ``hsfs`` and ``great_expectations`` are imported only here, and
-only when a suite is used: both take seconds to import.
+only when a suite is used: both are slow to import (the package's import stays light).
 """
 
 from __future__ import annotations
