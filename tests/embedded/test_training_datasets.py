@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from serverless_iris.embedded import db
 from serverless_iris.embedded import training_dataset as embedded_training_dataset
 from serverless_iris.embedded.feature_store import FeatureStore
 from serverless_iris.embedded.model_registry import ModelRegistry
@@ -515,3 +516,28 @@ def test_training_dataset_errors_and_deletes(project: LocalProject) -> None:
     fv.delete_all_training_datasets()
     assert not list(project.store.glob("datasets/*/flowers_1_*"))
     assert fv.get_training_datasets() == []
+
+
+def test_versions_recorded_before_their_splits_were_kept_are_listed_not_read(project: LocalProject) -> None:
+    """A store whose ``fs_training_datasets`` has no ``meta`` column (in-memory reads of an earlier
+    serverless-iris): its versions stay in the sequence, and reading one says why it cannot be."""
+    fv = view(project)
+    with db.transaction(project.store) as con:
+        con.execute(
+            "CREATE TABLE fs_training_datasets (feature_view VARCHAR NOT NULL, view_version INTEGER NOT NULL,"
+            " version INTEGER NOT NULL, created TIMESTAMP NOT NULL,"
+            " PRIMARY KEY (feature_view, view_version, version))"
+        )
+        con.execute("INSERT INTO fs_training_datasets VALUES ('flowers', 1, 1, now()::TIMESTAMP)")
+
+    fv.training_data()
+
+    assert [(t.version, t.training_dataset_type) for t in fv.get_training_datasets()] == [
+        (1, "IN_MEMORY_TRAINING_DATASET"),
+        (2, "IN_MEMORY_TRAINING_DATASET"),
+    ]
+    with pytest.raises(
+        Exception, match="recorded by an earlier serverless-iris, which did not keep its splits"
+    ):
+        fv.get_training_data(1)
+    assert len(fv.get_training_data(2)[0]) == 50
