@@ -393,9 +393,8 @@ def _check_validation_split(
 
 
 class TrainingDataMixin:
-    """Training-dataset methods of ``hsfs.feature_view.FeatureView``; mixed into the embedded view."""
-
-    _last_accessed_training_dataset: int | None = None
+    """Training-dataset methods of ``hsfs.feature_view.FeatureView``; mixed into the embedded view (whose
+    ``__init__`` sets ``_last_accessed_training_dataset``)."""
 
     def _datasets(self) -> TrainingDatasets:
         return TrainingDatasets(self._query._feature_group._store, self)
