@@ -75,19 +75,8 @@ EQUIVALENT = {
         f"{_E}feature.xǁ_EventTimeBoundǁ",
         *(f"_sql__mutmut_{n}" for n in (16, 17, 18)),
     ),
-    **_same(_SQL_CASE, _FV, *(f"_new_training_dataset__mutmut_{n}" for n in (4, 5, 7, 8, 16, 17))),
-    **_same(
-        _UNREAD,
-        _FV,
-        "train_test_split__mutmut_5",
-        "train_test_split__mutmut_8",
-        "training_data__mutmut_1",
-        "training_data__mutmut_4",
-        "get_batch_data__mutmut_1",
-    ),
-    **_same(
-        _LOWERED, _FV, "train_test_split__mutmut_10", "training_data__mutmut_6", "get_batch_data__mutmut_3"
-    ),
+    **_same(_UNREAD, _FV, "get_batch_data__mutmut_1"),
+    **_same(_LOWERED, _FV, "get_batch_data__mutmut_3"),
     **_same(_TRUTH, _FV, "get_batch_data__mutmut_18"),
     **_same(
         _RESORTED,

@@ -70,11 +70,14 @@ class DatasetApi(SdkGaps):
             )
         return local
 
-    def _project_path(self, local: Path) -> str:
+    def _inode_path(self, local: Path) -> str:
+        """The absolute path Hopsworks gives a file or folder (``/Projects/<project>/...``)."""
         models = self._store / "models"
         if local == models or models in local.parents:
-            return str(PurePosixPath("Models", *local.relative_to(models).parts))
-        return str(PurePosixPath(*local.relative_to(self._store / DATASETS_DIR).parts))
+            parts = ("Models", *local.relative_to(models).parts)
+        else:
+            parts = local.relative_to(self._store / DATASETS_DIR).parts
+        return str(PurePosixPath("/Projects", PROJECT_NAME, *parts))
 
     def _existing(self, path: str) -> Path:
         local = self._local(path)
@@ -106,14 +109,16 @@ class DatasetApi(SdkGaps):
         return target
 
     def upload(self, local_path: str, upload_path: str, overwrite: bool = False) -> str:
-        """Copy a local file or folder into the folder ``upload_path``; returns ``upload_path/<name>``.
+        """Copy a local file or folder into the folder ``upload_path``; returns ``upload_path/<name>``
+        spelled as ``DatasetApi.upload`` spells it.
 
         The folder is created when missing. As ``DatasetApi.upload`` walks a folder (``os.walk``), a
         symbolic link to a folder is not followed: it arrives as an empty folder, with a warning naming it.
+        A missing local file raises the SDK's ``FileNotFoundError`` before an existing destination is
+        touched (the SDK removes it first).
         """
         source = Path(local_path)
-        if not source.exists():
-            raise FileNotFoundError(f"Could not find path {local_path} in the local filesystem")
+        os.stat(source)  # FileNotFoundError: [Errno 2] No such file or directory: ..., as the SDK's getsize
         if source.is_dir() and source.resolve() in (self._store.resolve(), *self._store.resolve().parents):
             raise DatasetException(f"{local_path} holds the store itself; upload a folder inside it instead.")
         destination = f"{str(upload_path).rstrip('/')}/{source.name}"
@@ -133,7 +138,7 @@ class DatasetApi(SdkGaps):
                 UserWarning,
                 stacklevel=2,
             )
-        return destination
+        return f"{upload_path}/{os.path.basename(local_path)}"
 
     def exists(self, path: str) -> bool:
         local = self._local(path, follow=False)
@@ -151,17 +156,17 @@ class DatasetApi(SdkGaps):
             shutil.rmtree(local)
 
     def mkdir(self, path: str) -> str:
-        """Create the folder (and its parents); returns its project path."""
+        """Create the folder (and its parents); returns its absolute path, as the backend answers."""
         local = self._local(path)
         local.mkdir(parents=True, exist_ok=True)
-        return self._project_path(local)
+        return self._inode_path(local)
 
     def copy(self, source_path: str, destination_path: str, overwrite: bool = False) -> None:
         """Copy a file or folder inside the project; links inside a folder are copied as links."""
         source = self._existing(source_path)
         target = self._local(destination_path)
+        replace = self._check_destination(destination_path, overwrite)  # the SDK's first answer
         _refuse_into_itself(source_path, source, destination_path, target, "copied")
-        replace = self._check_destination(destination_path, overwrite)
         with self._incoming() as scratch:
             if source.is_dir():
                 shutil.copytree(source, scratch / "copy", symlinks=True)
@@ -180,15 +185,19 @@ class DatasetApi(SdkGaps):
         self._place(source, target, replace)
 
     def list(self, path: str, offset: int = 0, limit: int = 1000) -> list[str]:
-        """Project paths of the entries in a folder, by name; ``"/"`` lists the top-level datasets."""
+        """The entries of a folder by name, as ``DatasetApi.list`` gives them: each inode's absolute path
+        without ``/Projects/<project>`` (``/Resources/images/x.png``); ``"/"`` lists the top-level
+        datasets."""
         local = self._local(path)
         if local == self._store / DATASETS_DIR:
-            return list(TOP_LEVEL)[offset : offset + limit]
+            return [f"/{name}" for name in TOP_LEVEL][offset : offset + limit]
         if not local.is_dir():
             self._existing(path)
             raise DatasetException(f"{path} is a file; list takes a directory.")
         names = sorted(entry.name for entry in local.iterdir() if not entry.name.startswith("."))
-        return [self._project_path(local / name) for name in names][offset : offset + limit]
+        prefix = f"/Projects/{PROJECT_NAME}"  # hopsworks_common.util._convert_to_project_rel_path
+        paths = [self._inode_path(local / name).removeprefix(prefix) for name in names]
+        return paths[offset : offset + limit]
 
     def path_exists(self, remote_path: str) -> bool:
         return self.exists(remote_path)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
 
-from serverless_iris.embedded import db
 from serverless_iris.embedded.feature import (
     EventTimeBound,
     Filter,
@@ -17,25 +16,14 @@ from serverless_iris.embedded.feature import (
 )
 from serverless_iris.embedded.query import Query
 from serverless_iris.embedded.sdk_gaps import SdkGaps
-from serverless_iris.embedded.training_dataset import (
-    TEST,
-    TRAIN,
-    TrainingDataMixin,
-    random_splits,
-    split_frame,
-)
+from serverless_iris.embedded.training_dataset import TrainingDataMixin, reject_unknown_kwargs
 from serverless_iris.embedded.util import (
     PROJECT_NAME,
     as_dataframe_type,
     check_dataframe_type,
     epoch_ms,
-    now_ms,
     require_defaults,
 )
-
-TRAINING_DATASETS_TABLE = "fs_training_datasets"
-# hsfs.core.feature_view_engine.FeatureViewEngine._get_start_time: "minimum start time is 1 second"
-_FIRST_TRAINING_MS = 1000
 
 
 class FeatureView(TrainingDataMixin, SdkGaps):
@@ -79,10 +67,6 @@ class FeatureView(TrainingDataMixin, SdkGaps):
             for i, f in enumerate(self._query.features)
         ]
 
-    def get_last_accessed_training_dataset(self) -> int | None:
-        """The training dataset version the last ``training_data``/``train_test_split`` created here."""
-        return self._last_accessed_training_dataset
-
     def get_training_dataset_schema(
         self, training_dataset_version: int | None = None
     ) -> list[TrainingDatasetFeature]:
@@ -111,50 +95,26 @@ class FeatureView(TrainingDataMixin, SdkGaps):
                 columns.append((name, f"{PROJECT_NAME}_{fg.name}_{fg.version}_{name}"))
         return columns
 
-    def _window(self, start: int | None, end: int | None) -> Filter | Logic | None:
-        """``[start, end)`` in epoch milliseconds on the event time, as the SDK sends a batch query's
-        bounds (``FeatureViewEngine._get_batch_query`` -> ``_convert_event_time_to_timestamp``)."""
-        if start is None and end is None:
-            return None
-        fg = self._query._feature_group
-        if fg.event_time is None:
+    def _event_time_column(self) -> str:
+        """The event time of the view's feature group; a time bound on a group without one is refused."""
+        event_time = self._query._feature_group.event_time
+        if event_time is None:
             raise ValueError(
                 "Cannot generate dataset(s) from the given start/end time because event time column is "
                 "not available in the left feature groups. A start/end time should not be provided as "
                 "parameters."
             )
-        feature = fg[fg.event_time]
+        return event_time
+
+    def _window(self, start: int | None, end: int | None) -> Filter | Logic | None:
+        """``[start, end)`` in epoch milliseconds on the event time, as the SDK sends a batch query's
+        bounds (``FeatureViewEngine._get_batch_query`` -> ``_convert_event_time_to_timestamp``)."""
+        if start is None and end is None:
+            return None
+        feature = self._query._feature_group[self._event_time_column()]
         lower = EventTimeBound(feature, Filter.GE, start) if start is not None else None
         upper = EventTimeBound(feature, Filter.LT, end) if end is not None else None
         return and_filters(lower, upper)
-
-    def _training_bounds(self, start: int | None, end: int | None) -> tuple[int | None, int | None]:
-        """A training read of a view with an event time is bounded: no start means 1 s after the epoch,
-        no end means now (``hsfs.core.feature_view_engine.FeatureViewEngine._set_event_time``)."""
-        if self._query._feature_group.event_time is None:
-            return start, end
-        return start or _FIRST_TRAINING_MS, end or now_ms()
-
-    def _new_training_dataset(self) -> None:
-        """Record a new training dataset version, as each in-memory ``training_data``/split call creates
-        one on Hopsworks (``FeatureViewEngine._create_training_data_metadata``); ``Model.save`` reads it."""
-        with db.transaction(self._query._feature_group._store) as con:
-            con.execute(
-                f"CREATE TABLE IF NOT EXISTS {TRAINING_DATASETS_TABLE} (feature_view VARCHAR NOT NULL, "
-                "view_version INTEGER NOT NULL, version INTEGER NOT NULL, created TIMESTAMP NOT NULL, "
-                "PRIMARY KEY (feature_view, view_version, version))"
-            )
-            key = [self._name, self._version]
-            (version,) = con.execute(
-                f"SELECT coalesce(max(version), 0) + 1 FROM {TRAINING_DATASETS_TABLE} "
-                "WHERE feature_view = ? AND view_version = ?",
-                key,
-            ).fetchone()
-            created = datetime.now(timezone.utc).replace(tzinfo=None)
-            con.execute(
-                f"INSERT INTO {TRAINING_DATASETS_TABLE} VALUES (?, ?, ?, ?)", [*key, version, created]
-            )
-        self._last_accessed_training_dataset = version
 
     def _split_labels(self, df: pd.DataFrame, dataframe_type: str) -> tuple[Any, Any]:
         """``hsfs.engine.python.Engine._split_labels``: ``(features, labels or None)``."""
@@ -183,103 +143,14 @@ class FeatureView(TrainingDataMixin, SdkGaps):
         ``primary_keys=`` spelling is honoured as in the SDK.
         """
         require_defaults(FeatureView.get_batch_data, read_options=read_options, spine=spine)
-        _reject_unknown_kwargs(kwargs, "get_batch_data")
+        reject_unknown_kwargs(kwargs, "get_batch_data")
         check_dataframe_type(dataframe_type)
         columns = self._columns(False, bool(kwargs.get("primary_keys", primary_key)), bool(event_time))
         df = self._query._read(columns, self._window(epoch_ms(start_time), epoch_ms(end_time)))
         return as_dataframe_type(df, dataframe_type)
 
-    def training_data(
-        self,
-        start_time: str | int | datetime | date | None = None,
-        end_time: str | int | datetime | date | None = None,
-        description: str | None = "",
-        extra_filter: Filter | Logic | None = None,
-        statistics_config: Any = None,
-        read_options: dict[Any, Any] | None = None,
-        spine: Any = None,
-        primary_key: bool = False,
-        event_time: bool = False,
-        training_helper_columns: bool = False,
-        dataframe_type: str | None = "default",
-        **kwargs: Any,
-    ) -> tuple[Any, Any]:
-        """``X, y`` over ``[start_time, end_time)``, bounded at now; ``y`` is None for a view without labels.
-
-        ``description`` and ``statistics_config`` describe a Hopsworks training dataset and have no
-        effect here; the embedded views define no training helper columns.
-        """
-        require_defaults(FeatureView.training_data, read_options=read_options, spine=spine)
-        _reject_unknown_kwargs(kwargs, "training_data")
-        check_dataframe_type(dataframe_type)
-        columns = self._columns(True, kwargs.get("primary_keys") or primary_key, event_time)
-        window = self._window(*self._training_bounds(epoch_ms(start_time), epoch_ms(end_time)))
-        df = self._query._read(columns, and_filters(window, extra_filter))
-        self._new_training_dataset()
-        return self._split_labels(df, dataframe_type)
-
-    def train_test_split(
-        self,
-        test_size: float | None = None,
-        train_start: str | int | datetime | date | None = "",
-        train_end: str | int | datetime | date | None = "",
-        test_start: str | int | datetime | date | None = "",
-        test_end: str | int | datetime | date | None = "",
-        description: str | None = "",
-        extra_filter: Filter | Logic | None = None,
-        statistics_config: Any = None,
-        read_options: dict[Any, Any] | None = None,
-        spine: Any = None,
-        primary_key: bool = False,
-        event_time: bool = False,
-        training_helper_columns: bool = False,
-        dataframe_type: str | None = "default",
-        **kwargs: Any,
-    ) -> tuple[Any, Any, Any, Any]:
-        """``X_train, X_test, y_train, y_test``: by event time when ``train_end``/``test_start`` is
-        given, else a random ``test_size`` split.
-
-        Split sizes follow ``hsfs.engine.python.Engine._random_split``: the train split gets
-        ``int(n * (1 - test_size))`` rows, the test split the rest; time splits follow
-        ``hsfs.training_dataset.TrainingDataset._set_time_splits``.
-        """
-        require_defaults(FeatureView.train_test_split, read_options=read_options, spine=spine)
-        _reject_unknown_kwargs(kwargs, "train_test_split")
-        check_dataframe_type(dataframe_type)
-        # hsfs.feature_view.FeatureView._validate_train_test_split
-        if not ((test_size and 0 < test_size < 1) or (train_end or test_start)):
-            raise ValueError(
-                "Invalid split input. You should specify either `test_size` or (`train_end` or "
-                "`test_start`). `test_size` should be between 0 and 1 if specified."
-            )
-        columns = self._columns(True, kwargs.get("primary_keys") or primary_key, event_time)
-        train_start, train_end = epoch_ms(train_start), epoch_ms(train_end)
-        test_start, test_end = epoch_ms(test_start), epoch_ms(test_end)
-        if train_end or test_start:
-            first, now = self._training_bounds(None, None)
-            train_window = self._window(train_start or first, train_end or test_start)
-            test_window = self._window(test_start or train_end, test_end or now)
-            train = self._query._read(columns, and_filters(train_window, extra_filter))
-            test = self._query._read(columns, and_filters(test_window, extra_filter))
-        else:
-            parts = split_frame(self._query._read(columns, extra_filter), random_splits(test_size), None)
-            train, test = parts[TRAIN], parts[TEST]
-        self._new_training_dataset()
-        x_train, y_train = self._split_labels(train, dataframe_type)
-        x_test, y_test = self._split_labels(test, dataframe_type)
-        return x_train, x_test, y_train, y_test
-
     def _to_dict(self) -> dict:
         return {"description": self._description, "labels": self._labels, "query": self._query._to_dict()}
-
-
-def _reject_unknown_kwargs(kwargs: dict[str, Any], method: str) -> None:
-    """``hsfs.feature_view.FeatureView._reject_unknown_kwargs``: ``**kwargs`` exists only for the
-    deprecated ``primary_keys`` spelling; anything else is refused with the SDK's message."""
-    unexpected = sorted(k for k in kwargs if k != "primary_keys")
-    if unexpected:
-        more = "" if len(unexpected) == 1 else f" (and {len(unexpected) - 1} more)"
-        raise TypeError(f"{method}() got an unexpected keyword argument {unexpected[0]!r}{more}.")
 
 
 # --------------------------------------------------------------------------- feature store

@@ -7,7 +7,7 @@ SDK's own step, ``hsfs.engine.python.Engine._validate_with_great_expectations``,
 ``hsfs.core.great_expectation_engine.GreatExpectationEngine._validate`` around it; an insert is
 refused whole, before anything is written, when a STRICT suite fails
 (``FeatureGroupEngine._insert``). ``hsfs`` and ``great_expectations`` are imported only here, and
-only when a suite is used: both take seconds to import.
+only when a suite is used: both are slow to import (the package's import stays light).
 """
 
 from __future__ import annotations
@@ -72,13 +72,12 @@ def _ensure_table(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def save_suite(store: Path, name: str, version: int, suite: Any) -> None:
+def save_suite(con: duckdb.DuckDBPyConnection, name: str, version: int, suite: Any) -> None:
     """Attach ``suite`` (an hsfs suite) to the group, replacing the one it had."""
     text = json.dumps(suite.to_json_dict(decamelize=True), default=str)
-    with db.transaction(store) as con:
-        _ensure_table(con)
-        con.execute(f"DELETE FROM {SUITES_TABLE} WHERE name = ? AND version = ?", [name, version])
-        con.execute(f"INSERT INTO {SUITES_TABLE} VALUES (?, ?, ?)", [name, version, text])
+    _ensure_table(con)
+    con.execute(f"DELETE FROM {SUITES_TABLE} WHERE name = ? AND version = ?", [name, version])
+    con.execute(f"INSERT INTO {SUITES_TABLE} VALUES (?, ?, ?)", [name, version, text])
 
 
 def load_suite(con: duckdb.DuckDBPyConnection, name: str, version: int | None) -> Any:
@@ -169,7 +168,8 @@ class ExpectationSuiteMixin:
         if overwrite:
             self.delete_expectation_suite()
         if self._saved:
-            save_suite(self._store, self.name, self.version, suite)
+            with db.transaction(self._store) as con:
+                save_suite(con, self.name, self.version, suite)
         else:
             self.__dict__["_pending_suite"] = suite
 
@@ -202,28 +202,33 @@ class ExpectationSuiteMixin:
 
     def _current_suite(self, con: duckdb.DuckDBPyConnection | None = None) -> Any:
         pending = self.__dict__.get("_pending_suite")
-        if pending is not None or not self._saved or not db.db_path(self._store).exists():
+        if pending is not None:
             return pending
         if con is not None:
             return load_suite(con, self.name, self.version)
+        if not self._saved or not db.db_path(self._store).exists():
+            return None
         with db.connect(self._store) as fresh:
             return load_suite(fresh, self.name, self.version)
 
     def _validate_insert(
         self, con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, validation_options: dict[str, Any] | None
     ) -> Any:
-        """The report of an insert, run in its transaction; raises (the insert writes nothing) when a
-        STRICT suite fails."""
-        report = validate(frame, self._current_suite(con), validation_options, "INGESTED", ge_type=False)
+        """hsfs's report of an insert (``ingestion_result`` ``"REJECTED"`` when a STRICT suite fails), or
+        ``None`` without a suite; run in the insert's transaction."""
+        return validate(frame, self._current_suite(con), validation_options, "INGESTED", ge_type=False)
+
+    def _refuse_rejected(self, report: Any) -> None:
+        """``FeatureGroupEngine._insert``: a rejected insert raises once the group is saved."""
         if report is not None and report.ingestion_result == "REJECTED":
             raise DataValidationException(
                 "Data validation failed while validation ingestion policy set to strict, insertion to "
                 f"{self.name} was aborted.\n{_summary(report)}"
             )
-        return report
 
-    def _save_pending_suite(self) -> None:
-        """Save a suite given before the group existed, now that the insert saved the group."""
-        pending = self.__dict__.pop("_pending_suite", None)
+    def _save_pending_suite(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Save a suite given before the group existed, in the transaction that creates the group (the
+        object keeps it until that transaction commits)."""
+        pending = self.__dict__.get("_pending_suite")
         if pending is not None:
-            save_suite(self._store, self.name, self.version, pending)
+            save_suite(con, self.name, self.version, pending)

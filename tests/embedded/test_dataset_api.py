@@ -1,251 +1,207 @@
-"""The dataset API (``project.get_dataset_api()``) at its edges: what it refuses, and that it never acts
-outside the store or leaves a partial copy behind."""
+"""The project's file system (``DatasetApi``) against the installed 5.2.1 SDK's own client code.
+
+The SDK's ``DatasetApi`` runs here with its REST client replaced by a small stand-in for the backend
+over a temporary folder: each answer is what Hopsworks sends (an inode's ``attributes.path`` is absolute,
+``/Projects/<project>/...``, as ``hsml.engine.serving_engine`` notes), so the paths the SDK returns, the
+local-path rules of ``download`` and the refusals of ``upload``/``copy`` are the SDK's code.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import shutil
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
-from serverless_iris.embedded.dataset_api import DatasetException
 from serverless_iris.embedded.project import LocalProject
 
-
-@pytest.fixture
-def project(tmp_path: Path) -> LocalProject:
-    """A project whose Resources hold one file and whose training datasets hold one materialised file."""
-    project = LocalProject(tmp_path / "store")
-    resources = project.store / "datasets" / "Resources"
-    resources.mkdir(parents=True)
-    (resources / "notes.txt").write_text("notes")
-    training = project.store / "datasets" / "local_Training_Datasets"
-    training.mkdir()
-    (training / "flowers_1_1.csv").write_text("a,b\n1,2\n")
-    return project
+TOP_LEVEL = ("DataValidation", "Jupyter", "Logs", "Models", "Resources", "local_Training_Datasets")
 
 
-def everything(store: Path) -> dict[str, bytes | None]:
-    """Every entry under the store with its bytes (None for a folder or link): a snapshot to compare."""
-    return {
-        str(p.relative_to(store)): (p.read_bytes() if p.is_file() and not p.is_symlink() else None)
-        for p in sorted(store.rglob("*"))
-    }
+def sdk(dotted: str) -> Any:
+    module, _, name = dotted.rpartition(".")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return getattr(__import__(module, fromlist=[name]), name)
 
 
-ROOTS = ["/", "", ".", "//", "/Projects/local", "/Projects/local/", "Projects/local"]
+class Backend:
+    """The dataset REST resource of a project called ``local`` over ``root``."""
 
+    def __init__(self, root: Path) -> None:
+        self._root, self._project_id, self._project_name = root, 1, "local"
+        for name in TOP_LEVEL:
+            (root / name).mkdir(parents=True, exist_ok=True)
 
-@pytest.mark.parametrize("root", ROOTS)
-def test_removing_the_project_root_is_refused_and_deletes_nothing(project: LocalProject, root: str) -> None:
-    before = everything(project.store)
-    with pytest.raises(DatasetException, match="is the project's root.*cannot be removed"):
-        project.get_dataset_api().remove(root)
-    with pytest.raises(DatasetException, match="is the project's root"):
-        project.get_dataset_api().rm(root)
-    assert everything(project.store) == before
+    def local(self, path: str) -> Path:
+        return self._root / str(path).removeprefix("/Projects/local").strip("/")
 
+    def inode(self, local: Path) -> dict:
+        path = "/Projects/local/" + str(local.relative_to(self._root))
+        top = {"datasetType": "DATASET"} if local.parent == self._root else {}
+        size = local.stat().st_size if local.is_file() else 0
+        return {**top, "attributes": {"path": path, "size": size, "dir": local.is_dir()}}
 
-@pytest.mark.parametrize("dataset", ["Resources", "/Resources", "Models", "/Projects/local/Models", "Logs"])
-def test_removing_a_top_level_dataset_is_refused(project: LocalProject, dataset: str) -> None:
-    (project.store / "models" / "iris" / "1").mkdir(parents=True)
-    before = everything(project.store)
-    with pytest.raises(DatasetException, match="is a top-level dataset; it cannot be removed"):
-        project.get_dataset_api().remove(dataset)
-    assert everything(project.store) == before
-
-
-@pytest.mark.parametrize("dataset", ["Resources", "/Projects/local/Resources", "Models"])
-def test_moving_a_top_level_dataset_is_refused(project: LocalProject, dataset: str) -> None:
-    before = everything(project.store)
-    with pytest.raises(DatasetException, match="is a top-level dataset; it cannot be moved"):
-        project.get_dataset_api().move(dataset, "Logs/elsewhere")
-    assert everything(project.store) == before
-
-
-def test_moving_the_project_root_is_refused(project: LocalProject) -> None:
-    before = everything(project.store)
-    with pytest.raises(DatasetException, match="is the project's root.*cannot be moved"):
-        project.get_dataset_api().move("/", "Resources/all")
-    assert everything(project.store) == before
-
-
-def test_copying_a_folder_into_itself_is_refused(project: LocalProject) -> None:
-    api = project.get_dataset_api()
-    api.mkdir("Resources/docs")
-    before = everything(project.store)
-    with pytest.raises(DatasetException, match="Resources/docs cannot be copied to Resources/docs/again"):
-        api.copy("Resources/docs", "Resources/docs/again")
-    with pytest.raises(DatasetException, match="inside itself"):
-        api.copy("/", "Resources/everything")
-    with pytest.raises(DatasetException, match="Resources/docs cannot be moved to Resources/docs/deeper"):
-        api.move("Resources/docs", "Resources/docs/deeper")
-    assert everything(project.store) == before
-
-
-def test_overwriting_the_root_or_a_dataset_by_a_copy_is_refused(project: LocalProject) -> None:
-    api = project.get_dataset_api()
-    before = everything(project.store)
-    with pytest.raises(DatasetException, match="overwrite=True not supported on a top-level dataset"):
-        api.copy("Resources/notes.txt", "Logs", overwrite=True)
-    with pytest.raises(DatasetException, match="is the project's root.*cannot be overwritten"):
-        api.copy("Resources/notes.txt", "/", overwrite=True)
-    assert everything(project.store) == before
-
-
-@pytest.mark.parametrize("path", ["Resources/../../outside", "../outside", "/Projects/local/../../outside"])
-def test_a_path_with_dot_dot_is_refused_everywhere(project: LocalProject, tmp_path: Path, path: str) -> None:
-    api = project.get_dataset_api()
-    before = everything(project.store)
-    for call in (
-        lambda: api.mkdir(path),
-        lambda: api.remove(path),
-        lambda: api.exists(path),
-        lambda: api.copy("Resources/notes.txt", path),
-        lambda: api.move("Resources/notes.txt", path),
-        lambda: api.download(path, str(tmp_path)),
-        lambda: api.upload(str(project.store / "datasets" / "Resources" / "notes.txt"), path),
+    def _send_request(
+        self, method: str, path_params: list, query_params=None, headers=None, stream=False, **_
     ):
-        with pytest.raises(DatasetException, match="leaves the project"):
-            call()
-    assert everything(project.store) == before
-    assert not (tmp_path / "outside").exists()
+        path = path_params[-1]
+        local = self.local(path)
+        action = (query_params or {}).get("action")
+        if method == "GET" and "with_auth" in path_params:
+            content = local.read_bytes()
+            return contextlib.nullcontext(SimpleNamespace(iter_content=lambda chunk_size: [content]))
+        if method == "GET":
+            if not local.exists():
+                raise sdk("hopsworks_common.client.exceptions.RestAPIError").__new__(
+                    sdk("hopsworks_common.client.exceptions.RestAPIError")
+                )
+            return self.inode(local)
+        if method == "POST" and action == "create":
+            local.mkdir(parents=True, exist_ok=True)
+            return self.inode(local)
+        if method == "DELETE":
+            shutil.rmtree(local) if local.is_dir() else local.unlink()
+            return None
+        raise AssertionError(f"unexpected request {method} {path_params} {query_params}")
+
+    def upload_file(self, file_name: str, local_path: str, upload_path: str, *args: Any) -> None:
+        """The flow upload: the file lands in the folder (made when missing, as the embedded one does)."""
+        self.local(upload_path).mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(local_path, self.local(upload_path) / file_name)
+
+    def listing(self, path: str, cls: Any, offset: int = 0, limit: int = 1000, **_: Any):
+        local = self.local(path)
+        entries = sorted(local.iterdir()) if path else [self._root / n for n in TOP_LEVEL]
+        items = [SimpleNamespace(path=self.inode(e)["attributes"]["path"]) for e in entries][
+            offset : offset + limit
+        ]
+        return len(items), items
 
 
 @pytest.fixture
-def outside(tmp_path: Path) -> Path:
-    """A folder beside the store, with a file, that a link in the store points to."""
-    folder = tmp_path / "private"
-    folder.mkdir()
-    (folder / "secret.txt").write_text("secret")
-    return folder
+def sdk_api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    backend = Backend(tmp_path / "hopsfs")
+    monkeypatch.setattr("hopsworks_common.client._get_instance", lambda: backend)
+    dataset_api = sdk("hopsworks_common.core.dataset_api.DatasetApi")
+    monkeypatch.setattr(dataset_api, "_upload_file", backend.upload_file)
+    monkeypatch.setattr(dataset_api, "_list_dataset_path", backend.listing)
+    monkeypatch.setattr(dataset_api, "_assert_upload_allowed", lambda self, path: None)  # uploads allowed
+    monkeypatch.setattr("hopsworks_common.core.dataset_api.tqdm", None)  # no progress bar
+    yield dataset_api()
 
 
-def test_a_link_out_of_the_store_is_neither_read_written_nor_followed(
-    project: LocalProject, outside: Path, tmp_path: Path
-) -> None:
-    api = project.get_dataset_api()
-    (project.store / "datasets" / "Resources" / "escape").symlink_to(outside)
-    for call in (
-        lambda: api.download("Resources/escape/secret.txt", str(tmp_path / "copy.txt")),
-        lambda: api.remove("Resources/escape/secret.txt"),
-        lambda: api.mkdir("Resources/escape/new"),
-        lambda: api.copy("Resources/notes.txt", "Resources/escape/notes.txt"),
-        lambda: api.move("Resources/notes.txt", "Resources/escape/notes.txt"),
-        lambda: api.upload(str(outside / "secret.txt"), "Resources/escape"),
-        lambda: api.list("Resources/escape"),
-        lambda: api.copy("Resources/escape", "Logs/copied"),
-    ):
-        with pytest.raises(DatasetException, match="'Resources/escape.*leads outside the project"):
-            call()
-    assert sorted(p.name for p in outside.iterdir()) == ["secret.txt"]
-    assert (outside / "secret.txt").read_text() == "secret"
-    assert not (tmp_path / "copy.txt").exists()
-    assert (project.store / "datasets" / "Resources" / "notes.txt").read_text() == "notes"
-    assert not (project.store / "datasets" / "Logs").exists()
+def both(project: LocalProject, sdk_api: Any, work: Path, call) -> tuple[Any, Any]:
+    """``call`` on the embedded API and on the SDK's, each in a working directory of its own holding
+    the same files: each result, or the exception's type and text, with the directory spelled ``WORK``."""
+    outcomes = []
+    for side, api in (("ours", project.get_dataset_api()), ("sdk", sdk_api)):
+        os.chdir(work / side)
+        try:
+            outcome = call(api)
+        except Exception as error:  # the comparison is of the errors too
+            outcome = (type(error).__name__, str(error))
+        outcomes.append(json.loads(json.dumps(outcome, default=repr).replace(str(work / side), "WORK")))
+    return outcomes[0], outcomes[1]
 
 
-def test_removing_a_link_removes_the_link_not_its_target(project: LocalProject, outside: Path) -> None:
-    api = project.get_dataset_api()
-    (project.store / "datasets" / "Resources" / "escape").symlink_to(outside)
-    assert api.exists("Resources/escape")
-    api.remove("Resources/escape")
-    assert not (project.store / "datasets" / "Resources" / "escape").is_symlink()
-    assert (outside / "secret.txt").read_text() == "secret"
+@pytest.fixture
+def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Two working directories (``ours``, ``sdk``) with a file and folders to upload."""
+    monkeypatch.chdir(tmp_path)
+    for side in ("ours", "sdk"):
+        folder = tmp_path / "work" / side
+        (folder / "model_dir").mkdir(parents=True)
+        (folder / "Logs").mkdir()  # named like a top-level dataset
+        (folder / "latest_iris.png").write_bytes(b"a flower")
+        (folder / "model_dir" / "model.pkl").write_bytes(b"weights")
+    return tmp_path / "work"
 
 
-def test_a_linked_top_level_dataset_is_refused(project: LocalProject, outside: Path) -> None:
-    (project.store / "datasets" / "Jupyter").symlink_to(outside)
-    with pytest.raises(DatasetException, match="leads outside the project"):
-        project.get_dataset_api().remove("Jupyter/secret.txt")
-    assert (outside / "secret.txt").exists()
+CALLS = {
+    "upload a file": lambda api: api.upload("./latest_iris.png", "Resources/images"),
+    "upload again": lambda api: api.upload("latest_iris.png", "Resources/images"),
+    "upload over it": lambda api: api.upload("latest_iris.png", "Resources/images", overwrite=True),
+    "upload into a path ending in /": lambda api: api.upload("latest_iris.png", "Resources/docs/"),
+    "upload a folder": lambda api: api.upload("model_dir", "Resources"),
+    "upload over a top-level dataset": lambda api: api.upload("Logs", "/", overwrite=True),
+    "mkdir": lambda api: api.mkdir("Resources/deep/er"),
+    "exists": lambda api: (api.exists("Resources/images/latest_iris.png"), api.exists("Resources/none")),
+    "list": lambda api: api.list("Resources/images"),
+    "list a folder": lambda api: api.list("/Resources/model_dir"),
+    "list the project": lambda api: api.list("/"),
+    "copy onto an existing file": lambda api: api.copy(
+        "Resources/images/latest_iris.png", "Resources/images/latest_iris.png"
+    ),
+    "download": lambda api: Path(api.download("Resources/images/latest_iris.png", "out.png")).read_text(),
+    "download again": lambda api: api.download("Resources/images/latest_iris.png", "out.png"),
+    "download into a folder": lambda api: api.download("Resources/images/latest_iris.png", "model_dir"),
+    "download over it": lambda api: api.download(
+        "Resources/images/latest_iris.png", "out.png", overwrite=True
+    ),
+}
 
 
-def test_copying_a_folder_holding_a_link_copies_the_link_not_what_it_points_to(
-    project: LocalProject, outside: Path
-) -> None:
-    api = project.get_dataset_api()
-    api.mkdir("Resources/docs")
-    (project.store / "datasets" / "Resources" / "docs" / "escape").symlink_to(outside)
-    api.copy("Resources/docs", "Logs/docs")
-    copied = project.store / "datasets" / "Logs" / "docs" / "escape"
-    assert copied.is_symlink() and os.readlink(copied) == str(outside)
-    with pytest.raises(DatasetException, match="leads outside the project"):
-        api.download("Logs/docs/escape/secret.txt", str(outside / "again.txt"))
+def test_the_dataset_api_answers_as_the_sdks_client(project: LocalProject, sdk_api: Any, work: Path) -> None:
+    """One sequence of calls; each answer (path, listing, error) is compared as it comes."""
+    for name, call in CALLS.items():
+        ours, theirs = both(project, sdk_api, work, call)
+        assert ours == theirs, name
 
 
-def test_uploading_a_folder_with_a_link_loop_copies_it_once_and_says_what_it_skipped(
-    project: LocalProject, tmp_path: Path
-) -> None:
-    folder = tmp_path / "upload"
-    (folder / "sub").mkdir(parents=True)
-    (folder / "sub" / "data.txt").write_text("data")
-    (folder / "sub" / "loop").symlink_to(folder)
-    skipped = r"links to folders are not followed, so these arrived empty: sub/loop"
-    with pytest.warns(UserWarning, match=skipped):
-        assert project.get_dataset_api().upload(str(folder), "Resources") == "Resources/upload"
-    uploaded = project.store / "datasets" / "Resources" / "upload"
-    assert sorted(str(p.relative_to(uploaded)) for p in uploaded.rglob("*")) == [
-        "sub",
-        "sub/data.txt",
-        "sub/loop",
+def test_download_paths_are_the_sdks(project: LocalProject, sdk_api: Any, work: Path) -> None:
+    """``DatasetApi.download``'s local-path rules: relative to the working directory, into a folder
+    under the file's own name, refused over an existing file unless ``overwrite``."""
+    both(project, sdk_api, work, lambda api: api.upload("latest_iris.png", "Resources/images"))
+    downloads = [
+        lambda api: api.download("Resources/images/latest_iris.png", "model_dir"),
+        lambda api: api.download("Resources/images/latest_iris.png", "model_dir"),
+        lambda api: api.download("Resources/images/latest_iris.png", "model_dir/", overwrite=True),
+        lambda api: api.download("Resources/images/latest_iris.png"),
     ]
-    assert not (uploaded / "sub" / "loop").is_symlink() and not any((uploaded / "sub" / "loop").iterdir())
+    answers = [both(project, sdk_api, work, call) for call in downloads]
+    assert [ours for ours, _ in answers] == [theirs for _, theirs in answers]
+    assert [ours for ours, _ in answers] == [
+        "WORK/model_dir/latest_iris.png",
+        ["OSError", "WORK/model_dir/latest_iris.png already exists, set overwrite=True to overwrite it"],
+        "WORK/model_dir/latest_iris.png",
+        ["OSError", "WORK/latest_iris.png already exists, set overwrite=True to overwrite it"],
+    ]
 
 
-def test_a_failed_upload_leaves_no_partial_copy_and_keeps_what_it_would_replace(
-    project: LocalProject, tmp_path: Path
+def test_upload_of_a_missing_file_is_the_sdks_error_and_removes_nothing(
+    project: LocalProject, work: Path
 ) -> None:
+    """The SDK's ``os.path.getsize`` error; unlike the SDK (which removes an ``overwrite``d destination
+    first), the destination stays."""
+    os.chdir(work / "ours")
     api = project.get_dataset_api()
-    folder = tmp_path / "upload"
-    folder.mkdir()
-    (folder / "a.txt").write_text("a")
-    (folder / "b.txt").symlink_to(tmp_path / "missing")  # a dangling link: its copy fails half-way
-    api.mkdir("Resources/upload")
-    (project.store / "datasets" / "Resources" / "upload" / "old.txt").write_text("old")
-    before = everything(project.store)
-    with pytest.raises(FileNotFoundError):
-        api.upload(str(folder), "Resources", overwrite=True)
-    assert everything(project.store) == before
+    api.upload("latest_iris.png", "Resources/images")
+    with pytest.raises(FileNotFoundError) as ours:
+        api.upload("missing.png", "Resources/images", overwrite=True)
+    with pytest.raises(FileNotFoundError) as theirs:
+        os.path.getsize("missing.png")  # what DatasetApi._upload_file calls first
+    assert str(ours.value) == str(theirs.value)
+    assert api.exists("Resources/images/latest_iris.png")
 
 
-def test_uploading_a_folder_that_holds_the_store_does_not_copy_its_own_copy(project: LocalProject) -> None:
+def test_paths_leaving_the_project_are_refused(project: LocalProject, work: Path) -> None:
+    os.chdir(work / "ours")
     api = project.get_dataset_api()
-    api.upload(str(project.store / "datasets"), "Resources")
-    uploaded = project.store / "datasets" / "Resources" / "datasets"
-    assert (uploaded / "Resources" / "notes.txt").read_text() == "notes"
-    assert not (uploaded / "Resources" / "datasets").exists()
-
-
-def test_an_upload_refused_for_an_existing_destination_copies_nothing(
-    project: LocalProject, tmp_path: Path
-) -> None:
-    source = tmp_path / "notes.txt"
-    source.write_text("new")
-    before = everything(project.store)
-    with pytest.raises(DatasetException, match="Resources/notes.txt already exists, set overwrite=True"):
-        project.get_dataset_api().upload(str(source), "Resources")
-    assert everything(project.store) == before
-
-
-def test_an_absolute_upload_path_stays_inside_the_project(project: LocalProject, tmp_path: Path) -> None:
-    source = tmp_path / "notes.txt"
-    source.write_text("new")
-    target = tmp_path / "elsewhere"
-    assert project.get_dataset_api().upload(str(source), str(target)) == f"{target}/notes.txt"
-    assert not target.exists()
-    assert (project.store / "datasets" / target.relative_to("/") / "notes.txt").read_text() == "new"
-
-
-@pytest.mark.parametrize("folder", [".", ".."])
-def test_uploading_the_store_or_a_folder_holding_it_is_refused(project: LocalProject, folder: str) -> None:
-    before = everything(project.store)
-    with pytest.raises(DatasetException, match="holds the store itself"):
-        project.get_dataset_api().upload(str(project.store / folder), "Resources")
-    assert everything(project.store) == before
-
-
-def test_a_path_with_a_nul_character_is_refused_with_a_dataset_error(project: LocalProject) -> None:
-    with pytest.raises(DatasetException, match="holds a NUL character"):
-        project.get_dataset_api().remove("Resources/notes.txt\0.png")
-    assert (project.store / "datasets" / "Resources" / "notes.txt").exists()
+    with pytest.raises(Exception, match="leaves the project"):
+        api.upload("latest_iris.png", "Resources/../../outside")
+    with pytest.raises(Exception, match="does not exist"):
+        api.download("Resources/missing.txt", str(work))
+    api.upload("latest_iris.png", "Resources/docs")
+    api.copy("Resources/docs/latest_iris.png", "Logs/notes.txt")
+    api.move("Logs/notes.txt", "/Projects/local/Logs/moved.txt")
+    assert api.list("Logs") == ["/Logs/moved.txt"]
+    api.remove("Resources/docs")
+    assert not api.exists("Resources/docs/latest_iris.png")

@@ -15,14 +15,19 @@ Sources studied:
 - Lukox/KTH-ID2223 ``Lab1/Task2/test.py`` (an ID2223 course variant): an ``iris_dimensions``
   expectation suite with one ``expect_column_values_to_be_between`` per measurement, saved with
   ``validation_ingestion_policy="STRICT"``; then inserts.
+- featurestoreorg/serverless-ml-course, ``src/05-module/iris-feature-pipeline-with-ge.ipynb``: the same
+  suite built with Great Expectations 0.18's ``ExpectationConfiguration``, saved on a group before its
+  first insert, then the backfill of the iris file. The suite is built in the spelling of whichever
+  Great Expectations line is installed (0.18 by default, 1.x in the second CI job).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import great_expectations
 import joblib
 import pandas as pd
 import pytest
@@ -30,6 +35,8 @@ from sklearn.neighbors import KNeighborsClassifier
 
 from serverless_iris.embedded.project import LocalProject
 
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
+GE_MAJOR = int(great_expectations.__version__.split(".")[0])
 MEASUREMENTS = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
 BOUNDS = {
     "sepal_length": (4.5, 8.0),
@@ -39,6 +46,7 @@ BOUNDS = {
 }
 PREDICTOR = """
 import os
+import great_expectations
 import joblib
 
 
@@ -61,14 +69,10 @@ def iris_frame() -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[*MEASUREMENTS, "variety"])
 
 
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalProject]:
-    """A project in a temporary store; deployments a failed test left running are stopped."""
+@pytest.fixture(autouse=True)
+def in_tmp_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pipelines write their pictures and models in the working directory."""
     monkeypatch.chdir(tmp_path)
-    project = LocalProject(tmp_path / "store")
-    yield project
-    for deployment in project.get_model_serving().get_deployments():
-        deployment.stop(await_stopped=30)
 
 
 def test_tutorial_train_register_deploy_predict(project: LocalProject, tmp_path: Path) -> None:
@@ -125,32 +129,87 @@ def test_course_batch_inference_uploads_the_latest_flower(project: LocalProject,
     path = dataset_api.download("Resources/images/latest_iris.png", str(app_dir), overwrite=True)
     assert Path(path) == app_dir / "latest_iris.png"
     assert Path(path).read_bytes() == b"the next day's flower"
-    assert dataset_api.list("Resources/images") == ["Resources/images/latest_iris.png"]
+    assert dataset_api.list("Resources/images") == ["/Resources/images/latest_iris.png"]
 
 
-def test_course_expectation_suite_strict_refuses_bad_flowers(project: LocalProject) -> None:
-    import great_expectations as gx
-
-    fs = project.get_feature_store()
-    iris_fg = fs.get_or_create_feature_group(name="iris", version=1, primary_key=MEASUREMENTS)
+def test_lab_expectation_suite_strict_refuses_bad_flowers(project: LocalProject) -> None:
+    """The KTH lab's suite on a group holding data: the daily flower passes, a giant one is refused."""
+    iris_fg = project.get_feature_store().get_or_create_feature_group(
+        name="iris", version=1, primary_key=MEASUREMENTS
+    )
     iris_fg.insert(iris_frame())
-    # The course builds the suite with Great Expectations 0.18's ExpectationConfiguration; the version
-    # that resolves with numpy 2 here is 1.x, whose spelling of the same suite is this.
-    expectations = [
-        gx.expectations.ExpectColumnValuesToBeBetween(column=column, min_value=low, max_value=high)
-        for column, (low, high) in BOUNDS.items()
-    ]
-    suite = gx.core.ExpectationSuite(name="iris_dimensions", expectations=expectations)
-    iris_fg.save_expectation_suite(expectation_suite=suite, validation_ingestion_policy="STRICT")
+    iris_fg.save_expectation_suite(expectation_suite=dimensions_suite(), validation_ingestion_policy="STRICT")
 
     daily = iris_frame().iloc[:1].assign(sepal_length=7.9)
     job, report = iris_fg.insert(daily)
-    assert job is None and report.success and report.ingestion_result == "INGESTED"
+    assert job is None and report.success
+    assert type(report) is great_expectations.core.ExpectationSuiteValidationResult
     giant = iris_frame().iloc[:1].assign(sepal_length=9.9)
     with pytest.raises(Exception, match="validation ingestion policy set to strict") as refused:
         iris_fg.insert(giant)
     assert type(refused.value).__name__ == "DataValidationException"
     assert 9.9 not in set(iris_fg.read()["sepal_length"])
     assert len(iris_fg.read()) == 31
-    assert isinstance(iris_fg.get_expectation_suite(), gx.core.ExpectationSuite)
+    assert isinstance(iris_fg.get_expectation_suite(), great_expectations.core.ExpectationSuite)
     assert os.path.exists(project.store)
+
+
+def dimensions_suite() -> Any:
+    """The course's ``iris_dimensions`` suite, built as the installed Great Expectations line spells it.
+
+    On 0.18 (the default install) the course's own calls run: ``ge.core.ExpectationSuite(
+    expectation_suite_name=...)`` and ``add_expectation(ge.core.ExpectationConfiguration(...))``; 1.x
+    removed ``ExpectationConfiguration`` (the course's spelling fails there, which this checks) and
+    spells the same suite with ``gx.expectations``.
+    """
+    ge = great_expectations
+    if GE_MAJOR == 0:
+        from great_expectations.core import ExpectationConfiguration  # the KTH lab's import
+
+        suite = ge.core.ExpectationSuite(expectation_suite_name="iris_dimensions")
+        for column, (low, high) in BOUNDS.items():
+            suite.add_expectation(
+                ge.core.ExpectationConfiguration(
+                    expectation_type="expect_column_values_to_be_between",
+                    kwargs={"column": column, "min_value": low, "max_value": high},
+                )
+            )
+        assert ExpectationConfiguration is ge.core.ExpectationConfiguration
+        return suite
+    with pytest.raises(ImportError):
+        from great_expectations.core import ExpectationConfiguration  # noqa: F401
+    assert not hasattr(ge.core, "ExpectationConfiguration")
+    expectations = [
+        ge.expectations.ExpectColumnValuesToBeBetween(column=column, min_value=low, max_value=high)
+        for column, (low, high) in BOUNDS.items()
+    ]
+    return ge.core.ExpectationSuite(name="iris_dimensions", expectations=expectations)
+
+
+def test_course_ge_feature_pipeline_backfill(project: LocalProject) -> None:
+    """featurestoreorg/serverless-ml-course ``src/05-module/iris-feature-pipeline-with-ge.ipynb``: the
+    suite saved on a group not created yet, then the backfill of the whole iris file. Some of the 150
+    flowers lie outside the bounds, so the STRICT suite refuses the insert; the group is created (as
+    5.2.1 saves it before validating) with no rows, and a backfill inside the bounds goes in."""
+    iris_df = pd.read_csv(ASSETS / "iris.csv")
+    fs = project.get_feature_store()
+    iris_fg = fs.get_or_create_feature_group(
+        name="iris", version=4, primary_key=MEASUREMENTS, description="Iris flower dataset"
+    )
+    iris_fg.save_expectation_suite(expectation_suite=dimensions_suite(), validation_ingestion_policy="STRICT")
+    outside = sum(((iris_df[c] < low) | (iris_df[c] > high)).sum() for c, (low, high) in BOUNDS.items())
+    assert outside > 0
+
+    with pytest.raises(Exception, match="insertion to iris was aborted") as refused:
+        iris_fg.insert(iris_df, write_options={"wait_for_job": False})
+
+    assert type(refused.value).__name__ == "DataValidationException"
+    saved = fs.get_feature_group("iris", version=4)
+    assert saved.description == "Iris flower dataset" and len(saved.read()) == 0
+    assert saved.get_expectation_suite(ge_type=False).expectation_suite_name == "iris_dimensions"
+    inside = iris_df[
+        pd.concat([iris_df[c].between(low, high) for c, (low, high) in BOUNDS.items()], axis=1).all(axis=1)
+    ].drop_duplicates(MEASUREMENTS)
+    job, report = iris_fg.insert(inside, write_options={"wait_for_job": False})
+    assert job is None and report.success
+    assert len(fs.get_feature_group("iris", version=4).read()) == len(inside) > 100

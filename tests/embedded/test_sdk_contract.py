@@ -55,6 +55,10 @@ CONTRACT: dict[tuple[str, str], str] = {
     ): "hsfs.feature_view.FeatureView.get_last_accessed_training_dataset",
     (
         "FeatureView",
+        "update_last_accessed_training_dataset",
+    ): "hsfs.feature_view.FeatureView.update_last_accessed_training_dataset",
+    (
+        "FeatureView",
         "get_training_dataset_schema",
     ): "hsfs.feature_view.FeatureView.get_training_dataset_schema",
     ("ModelRegistry", "get_model"): "hsml.model_registry.ModelRegistry.get_model",

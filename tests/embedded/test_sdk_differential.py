@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from serverless_iris.embedded import feature_view as embedded_feature_view
+from serverless_iris.embedded import training_dataset as embedded_training_dataset
 from serverless_iris.embedded.feature_store import FeatureStore, FeatureStoreException
 from serverless_iris.embedded.training_dataset import random_splits, split_frame
 from serverless_iris.embedded.util import epoch_ms
@@ -33,11 +33,6 @@ from hsfs.training_dataset_split import TrainingDatasetSplit  # noqa: E402
 
 T0 = pd.Timestamp("2024-01-03 10:00:00")
 NOW_MS = int(pd.Timestamp("2030-01-01").timestamp() * 1000)
-
-
-@pytest.fixture
-def fs(tmp_path: Path) -> FeatureStore:
-    return FeatureStore(tmp_path / "store")
 
 
 @pytest.fixture
@@ -277,7 +272,7 @@ def test_a_bigint_event_time_splits_like_the_sdk_python_engine(
 ) -> None:
     """Row 9: each bigint event time is read as seconds (up to 10 digits) or milliseconds, as
     ``Engine._time_series_split`` converts it with ``util._convert_event_time_to_timestamp``."""
-    monkeypatch.setattr(embedded_feature_view, "now_ms", lambda: NOW_MS)
+    monkeypatch.setattr(embedded_training_dataset, "now_ms", lambda: NOW_MS)
     seconds = [1704276672, 1704276672 + 86400, 1704276672 + 3 * 86400]
     millis = [s * 1000 + 5 for s in seconds]
     group, view = timed_view(fs, seconds + millis + [4102444800], kind="bigint")  # last: 2100, after "now"
@@ -314,7 +309,7 @@ def test_an_epoch_bound_filters_a_timestamp_event_time_like_the_sdk(fs: FeatureS
 def test_training_bounds_are_set_event_time(fs: FeatureStore, monkeypatch, event_time, start, end) -> None:
     """Row 3: ``FeatureViewEngine._set_event_time`` bounds a training read at 1 s and now."""
     monkeypatch.setattr(FeatureViewEngine, "_get_end_time", lambda self: NOW_MS)
-    monkeypatch.setattr(embedded_feature_view, "now_ms", lambda: NOW_MS)
+    monkeypatch.setattr(embedded_training_dataset, "now_ms", lambda: NOW_MS)
     query = SimpleNamespace(_left_feature_group=SimpleNamespace(event_time=event_time))
     dataset = SimpleNamespace(splits=[], event_start_time=start, event_end_time=end)
     FeatureViewEngine.__new__(FeatureViewEngine)._set_event_time(SimpleNamespace(query=query), dataset)
@@ -322,7 +317,11 @@ def test_training_bounds_are_set_event_time(fs: FeatureStore, monkeypatch, event
     group.insert(pd.DataFrame({"id": [1], "et": [T0]}))
     view = fs.create_feature_view("g", group.select_all(), version=1)
 
-    assert view._training_bounds(start, end) == (dataset.event_start_time, dataset.event_end_time)
+    meta = view._meta(embedded_training_dataset.IN_MEMORY, [], start, end)
+    assert (meta["event_start_time"], meta["event_end_time"]) == (
+        dataset.event_start_time,
+        dataset.event_end_time,
+    )
 
 
 def test_training_data_and_time_splits_leave_out_rows_dated_in_the_future(fs: FeatureStore) -> None:

@@ -31,11 +31,6 @@ def private_tempdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "tmp"
 
 
-@pytest.fixture
-def fs(tmp_path: Path) -> FeatureStore:
-    return FeatureStore(tmp_path / "store")
-
-
 def flowers(n: int, start: str = "2024-01-01") -> pd.DataFrame:
     frame = pd.DataFrame({m: [float(i) + k / 10 for i in range(n)] for k, m in enumerate(MEASUREMENTS)})
     frame["variety"] = ["Setosa", "Versicolor", "Virginica"] * (n // 3) + ["Setosa"] * (n % 3)

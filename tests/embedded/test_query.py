@@ -1,6 +1,6 @@
-"""Features, filters, queries, the shared checks and the project (``embedded.feature``, ``query``,
-``util``, ``feature_group``, ``project``): promises mutation testing found no test for (README,
-Development)."""
+"""Features, filters and queries (``embedded.feature``, ``query``), the checks and conversions they share
+(``util``), a group's features and pickling (``feature_group``) and the project (``project``): each
+comparison builds the SDK's filter, each filter selects the rows DuckDB should return."""
 
 from __future__ import annotations
 
@@ -38,10 +38,10 @@ COMPARISONS = [operator.lt, operator.le, operator.eq, operator.ne, operator.ge, 
 
 
 @pytest.fixture
-def fs(tmp_path: Path) -> FeatureStore:
-    store = FeatureStore(tmp_path / "store")
-    store.create_feature_group(name="g", version=1, primary_key=["k"]).insert(FRAME)
-    return store
+def fs(fs: FeatureStore) -> FeatureStore:
+    """The shared empty store with the group ``g`` holding ``FRAME``."""
+    fs.create_feature_group(name="g", version=1, primary_key=["k"]).insert(FRAME)
+    return fs
 
 
 @pytest.fixture

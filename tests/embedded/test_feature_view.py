@@ -1,10 +1,8 @@
-"""Feature-view reads mutation testing found no test for (README, Development): helper columns only when
-asked for, every bound and filter of a time split reaching its read, the split's refusals, options the
-stand-in refuses, and the frame type of a view without labels."""
+"""Feature-view reads: helper columns only when asked for, every bound and filter of a time split
+reaching its read, the split's refusals, options the stand-in refuses, and the frame type of a view
+without labels."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import hsfs.feature_view
 import numpy as np
@@ -18,11 +16,11 @@ HELPERS = ["local_g_1_k", "local_g_1_t"]  # hsfs' fully qualified names of keys 
 
 
 @pytest.fixture
-def fs(tmp_path: Path) -> FeatureStore:
-    store = FeatureStore(tmp_path / "store")
-    group = store.create_feature_group(name="g", version=1, primary_key=["k"], event_time="t")
+def fs(fs: FeatureStore) -> FeatureStore:
+    """The shared empty store with the group ``g``: row ``k`` at ``DAY[k]``."""
+    group = fs.create_feature_group(name="g", version=1, primary_key=["k"], event_time="t")
     group.insert(pd.DataFrame({"k": range(1, 7), "t": DAY[1:], "f": [10 * k for k in range(1, 7)], "y": 0}))
-    return store
+    return fs
 
 
 @pytest.fixture
