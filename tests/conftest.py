@@ -66,6 +66,8 @@ LONGEST_FIRST = (
     "runner/test_runner.py",  # builds the shared full run
     "runner/kernels/test_warm_imports.py",
     "helpers/test_tryit.py",
+    "test_offline_kernel.py",  # the course's Lab 1 in three fresh kernels, pip install of the kernel spec
+    "runner/test_foreign_notebooks.py",  # the course's Lab 1 through the runner
 )
 
 BACKFILL_ROWS = 149 + 1  # assets/iris.csv: 150 flowers, one of them twice; and the first run adds today's
