@@ -207,3 +207,21 @@ def test_the_course_lab1_runs_unchanged_in_the_installed_kernel(
     assert (module / "assets" / "confusion_matrix.png").is_file()  # the training notebook's figure
     for picture in ("latest_iris.png", "actual_iris.png", "df_recent.png"):
         assert (tmp_path / "course" / "assets" / picture).is_file(), picture
+
+
+def test_the_embedded_connection_takes_the_sdks_arguments_and_has_its_ways_to_a_store() -> None:
+    """In 5.2.1 a connection's ways to a store are private (``Project`` calls them): the same ones here,
+    each with the SDK's parameters; the old public ``get_feature_store`` is gone on both."""
+    import inspect
+
+    from hopsworks_common.connection import Connection as SdkConnection
+
+    from serverless_iris.embedded.connection import Connection
+
+    def parameters(function: object) -> list[tuple[str, object]]:
+        return [(p.name, p.default) for p in inspect.signature(function).parameters.values()]
+
+    assert parameters(Connection.__init__) == parameters(SdkConnection.__init__)
+    for method in ("_get_feature_store", "_get_model_registry", "_get_model_serving", "_get_project"):
+        assert parameters(getattr(Connection, method)) == parameters(getattr(SdkConnection, method)), method
+    assert not hasattr(SdkConnection, "get_feature_store") and not hasattr(Connection, "get_feature_store")
