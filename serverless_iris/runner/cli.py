@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-from serverless_iris.backend import redact
+from serverless_iris.backend import HOST_ENV, KEY_ENV, PROJECT_ENV, describe_store_record, redact
 from serverless_iris.errors import StoreBusyError
-from serverless_iris.paths import NOTEBOOKS_DIR, OUTPUTS_DIR
+from serverless_iris.paths import BACKEND_ENV, NOTEBOOKS_DIR, OUTPUTS_DIR
 from serverless_iris.runner.csv_source import SOURCE
 from serverless_iris.runner.kernels.kernel import fork_server
 from serverless_iris.runner.kernels.startup import skip_unused_grammar
@@ -291,6 +291,16 @@ def _listing(paths: dict[str, Path], declared: dict[str, dict[str, Parameter]]) 
     return "\n".join(lines)
 
 
+def _hopsworks_hint(store: dict[str, str | None]) -> str:
+    """What to check when a notebook failed on Hopsworks: the notebooks call the SDK's own
+    ``hopsworks.login()`` there, whose errors say nothing of the environment the runner reads."""
+    return (
+        f"the run used {describe_store_record(store)}: check the host and project ({HOST_ENV}, "
+        f"{PROJECT_ENV}), the network, and that {KEY_ENV} is a key for them; to run offline on the "
+        f"embedded store, set {BACKEND_ENV}=local"
+    )
+
+
 def _summary(result: Result) -> str:
     """A table of the notebooks, what failed and where, and where the reports are."""
     from serverless_iris.runner.run import shown
@@ -313,6 +323,8 @@ def _summary(result: Result) -> str:
             lines.append(f"FAILED {entry['name']} ({entry['notebook']}){cell}: {error['message']}")
             if entry["report"]:
                 lines.append(f"  report: {shown(result.folder / entry['report'])}")
+    if record["backend"] == "hopsworks" and any(entry["error"] for entry in record["notebooks"]):
+        lines.append(_hopsworks_hint(record["store"]))
     lines += [f"problem: {problem}" for problem in result.problems]
     index = f"; index: {shown(result.index)}" if result.index else ""
     lines.append(f"run {record['id']} {record['status']} in {record['duration_s']:.1f} s{index}")
