@@ -13,11 +13,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import nbformat
 import pandas as pd
-from support import OFFLINE_PIP, Workspace, course_backfill, course_checkout
+import pytest
+from support import FIXTURES, OFFLINE_PIP, Workspace, course_backfill, course_checkout
 
 from serverless_iris.embedded.project import LocalProject
-from serverless_iris.paths import ASSETS_DIR
+from serverless_iris.paths import ASSETS_DIR, FORK_KERNELS_ENV
 
 COURSE_ORDER = ["iris-feature-pipeline", "iris-train-pipeline", "iris-batch-inference-pipeline"]
 
@@ -71,3 +73,22 @@ def test_a_folder_without_notebooks_is_refused_and_nothing_is_written(
     assert done.returncode == 2
     assert f"notebook not found: {empty} holds no *.ipynb (--notebooks names the folder)" in done.stderr
     assert not workspace.outputs.exists() and not workspace.store.exists()
+
+
+@pytest.mark.parametrize("forked", ["1", "0"], ids=["forked-kernel", "kernel-from-scratch"])
+def test_hopsworks_login_opens_the_embedded_store_in_either_kind_of_kernel(
+    workspace: Workspace, forked: str
+) -> None:
+    folder = FIXTURES / "hopsworks-login"
+    done = workspace.run_here("--notebooks", str(folder), "-q", env={FORK_KERNELS_ENV: forked})
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    (record,) = workspace.runs()
+    (entry,) = record["notebooks"]
+    executed = nbformat.read(workspace.outputs / "runs" / record["id"] / entry["executed"], as_version=4)
+    printed = "".join(output.get("text", "") for output in executed.cells[-1].outputs)
+    assert printed.splitlines() == [
+        f"Embedded Hopsworks stand-in, store {workspace.store} (offline, not Hopsworks; "
+        "set HOPSWORKS_API_KEY to use Hopsworks)",
+        f"LocalProject {workspace.store}",
+    ]
