@@ -37,6 +37,7 @@ def test_the_course_notebooks_run_unchanged_in_pipeline_order_with_their_reports
     assert record["mode"] == "folder" and record["status"] == "succeeded"
     assert [n["name"] for n in record["notebooks"]] == COURSE_ORDER  # not name order: inference is last
     assert [n["notebook"] for n in record["notebooks"]] == [f"{name}.ipynb" for name in COURSE_ORDER]
+    assert "problem:" not in done.stdout and (workspace.outputs / "index.html").is_file()
     folder = workspace.outputs / "runs" / record["id"]
     for entry in record["notebooks"]:
         assert entry["status"] == "succeeded"
@@ -92,3 +93,11 @@ def test_hopsworks_login_opens_the_embedded_store_in_either_kind_of_kernel(
         "set HOPSWORKS_API_KEY to use Hopsworks)",
         f"LocalProject {workspace.store}",
     ]
+
+
+def test_help_says_how_another_folder_runs() -> None:
+    from serverless_iris.runner.cli import build_parser
+
+    text = " ".join(build_parser().format_help().split())
+    assert "python runner.py --notebooks DIR DIR without the three pipeline notebooks" in text
+    assert "feature pipelines first, then training, then inference" in text
