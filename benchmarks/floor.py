@@ -31,6 +31,7 @@ import traceback
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # serverless_iris, installed or not
+from serverless_iris.offline_kernel import install  # noqa: E402
 from serverless_iris.paths import NOTEBOOKS_DIR, RUN_ID_ENV  # noqa: E402
 from serverless_iris.runner.plan import PIPELINE  # noqa: E402
 
@@ -102,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     begun = time.perf_counter()
     os.environ.setdefault("MPLBACKEND", "Agg")
     os.environ.setdefault(RUN_ID_ENV, RUN_ID)
+    install()  # as in the notebooks' kernel: their hopsworks.login() opens the embedded store
     injected = {"DASHBOARD_DIR": str((args.outputs / "dashboard").resolve())}
     notebooks = args.notebooks.resolve()
     timings_file = args.timings.resolve() if args.timings else None

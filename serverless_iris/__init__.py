@@ -1,7 +1,8 @@
 """serverless-iris: the serverless-ML iris pipelines as a papermill notebook suite.
 
-``login()`` is the notebooks' entry point; it returns a Hopsworks project, or the embedded
-DuckDB-backed one when no Hopsworks key is set. Imports stay lazy so ``import
+``login()`` returns a Hopsworks project, or the embedded DuckDB-backed one when no Hopsworks key is
+set. The notebooks call ``hopsworks.login()`` instead, as the course does: in their kernel
+(:mod:`serverless_iris.offline_kernel`) it makes the same choice. Imports stay lazy so ``import
 serverless_iris`` costs nothing.
 """
 

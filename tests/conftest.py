@@ -35,7 +35,9 @@ for the tests that drive headless Chromium.
 from __future__ import annotations
 
 import gc
+import os
 import secrets
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -51,6 +53,8 @@ from sample_archive import build_outputs
 from support import FullRun, Workspace, built_once, completed, make_workspace, recorded
 
 from serverless_iris.embedded.feature_store import FeatureStore
+from serverless_iris.offline_kernel import KERNEL_NAME
+from serverless_iris.paths import REPO_ROOT
 
 # The modules that take longest, in the order pytest-xdist hands them out (addopts: --dist loadfile
 # --no-loadscope-reorder): each goes to a worker whole, so one taken last keeps the run waiting for it.
@@ -64,9 +68,22 @@ LONGEST_FIRST = (
     "runner/test_runner.py",  # builds the shared full run
     "runner/kernels/test_warm_imports.py",
     "helpers/test_tryit.py",
+    "test_offline_kernel.py",  # the course's Lab 1 in three fresh kernels, pip install of the kernel spec
+    "runner/test_foreign_notebooks.py",  # the course's Lab 1 through the runner
 )
 
 BACKFILL_ROWS = 149 + 1  # assets/iris.csv: 150 flowers, one of them twice; and the first run adds today's
+
+
+@pytest.fixture(scope="session", autouse=True)
+def embedded_kernel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This checkout's "Python 3 (embedded Hopsworks)" kernel spec, found first by Jupyter (``JUPYTER_PATH``,
+    inherited by every process a test starts), whichever copy the environment has installed, if any."""
+    data = tmp_path_factory.mktemp("jupyter-data")
+    (data / "kernels").mkdir()
+    shutil.copytree(REPO_ROOT / "jupyter-config" / "kernels" / KERNEL_NAME, data / "kernels" / KERNEL_NAME)
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(data), os.environ.get("JUPYTER_PATH")]))
+    return data
 
 
 @pytest.fixture

@@ -216,3 +216,52 @@ def backfill_rows(group: Any) -> pd.DataFrame:
     start = pd.Timestamp(BACKFILL_EVENT_TIME)
     rows = group.read(start_time=start, end_time=start + timedelta(seconds=1))
     return rows.sort_values(list(FEATURES)).reset_index(drop=True)
+
+
+# --- the serverless-ML course's Lab 1, as tests/fixtures/course-lab1 replays it --------------------------
+
+COURSE_LAB1 = FIXTURES / "course-lab1"
+COURSE_CSV_URL = "https://repo.hops.works/master/hopsworks-tutorials/data/iris.csv"  # its backfill's source
+# The course's `!pip install hopsworks` cells: pip finds hopsworks installed and asks no index (no network)
+OFFLINE_PIP = {"PIP_NO_INDEX": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+
+
+def course_checkout(root: Path) -> Path:
+    """The Lab 1 notebooks where the course keeps them, ``src/01-module/`` with the flower pictures in its
+    ``assets/``, and the ``assets/`` two folders up that the batch inference writes its pictures to."""
+    module = root / "src" / "01-module"
+    shutil.copytree(COURSE_LAB1, module)
+    (module / "assets").mkdir()
+    for variety in ("Setosa", "Versicolor", "Virginica"):
+        shutil.copy(ASSETS_DIR / f"{variety}.png", module / "assets")
+    (root / "assets").mkdir()
+    return module
+
+
+def course_feature_view(store: Path) -> None:
+    """The course training notebook's fallback, run here: ``fs.get_feature_view`` returns None for a missing
+    view in 5.2.1 (the SDK's documented behaviour, mirrored), so the notebook's ``try/except`` never creates
+    it, on Hopsworks as here; a first run needs the view made once with the course's own arguments."""
+    from serverless_iris.embedded.project import LocalProject
+
+    fs = LocalProject(store).get_feature_store()
+    query = fs.get_feature_group(name="iris", version=1).select_all()
+    fs.create_feature_view(
+        name="iris", version=1, description="Read from Iris flower dataset", labels=["variety"], query=query
+    )
+
+
+def course_backfill(store: Path) -> None:
+    """The course's first feature-pipeline run (``BACKFILL=True``) done in-process: the iris CSV into
+    feature group ``iris`` v1 with the course's primary key; then its view (:func:`course_feature_view`)."""
+    from serverless_iris.embedded.project import LocalProject
+
+    fs = LocalProject(store).get_feature_store()
+    iris_fg = fs.get_or_create_feature_group(
+        name="iris",
+        version=1,
+        primary_key=["sepal_length", "sepal_width", "petal_length", "petal_width"],
+        description="Iris flower dataset",
+    )
+    iris_fg.insert(pd.read_csv(ASSETS_DIR / "iris.csv"))
+    course_feature_view(store)

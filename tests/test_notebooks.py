@@ -106,8 +106,7 @@ def run_papermill(name: str, work: Path, out: Path, **parameters: Any) -> tuple[
         papermill.execute_notebook(
             str(NOTEBOOKS[name]),
             str(target),
-            parameters=parameters,
-            kernel_name="python3",
+            parameters=parameters,  # no kernel_name: papermill takes the notebook's, the embedded kernel
             cwd=str(work),
             progress_bar=False,
         )
@@ -203,8 +202,13 @@ def test_committed_notebook_is_clean_with_one_documented_parameters_cell(name: s
     assert list(inspected) == PARAMETERS[name]
     assert all(p["help"] for p in inspected.values())
     assert "pip install" not in "".join(cell.source for cell in code)
-    assert "from serverless_iris import login" in code[0].source + code[1].source
-    assert any("project = login()" in cell.source for cell in code)
+    assert "import hopsworks\n" in code[0].source + code[1].source
+    assert any("project = hopsworks.login()" in cell.source for cell in code)
+    assert notebook.metadata.kernelspec == {
+        "display_name": "Python 3 (embedded Hopsworks)",
+        "language": "python",
+        "name": "serverless-iris",
+    }, "plain papermill and Jupyter pick the embedded-Hopsworks kernel from here"
 
 
 # The course's calls (Lab 1 of the serverless-ML course), in the course's order: each must stand in a code
@@ -213,7 +217,7 @@ COURSE_CALLS = {
     "feature": [
         "def generate_flower(",
         "def get_random_iris_flower():",
-        "project = login()",
+        "project = hopsworks.login()",
         "fs = project.get_feature_store()",
         "pd.read_csv(",
         "get_random_iris_flower()",
@@ -223,7 +227,7 @@ COURSE_CALLS = {
         "iris_fg.insert(iris_df",
     ],
     "training": [
-        "project = login()",
+        "project = hopsworks.login()",
         "fs = project.get_feature_store()",
         "fs.get_or_create_feature_view(",
         'labels=["variety"]',
@@ -249,7 +253,7 @@ COURSE_CALLS = {
         "iris_model.save(model_dir)",
     ],
     "inference": [
-        "project = login()",
+        "project = hopsworks.login()",
         "fs = project.get_feature_store()",
         "mr = project.get_model_registry()",
         "model_dir = iris_model.download()",

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-from serverless_iris.backend import redact
+from serverless_iris.backend import HOST_ENV, KEY_ENV, PROJECT_ENV, describe_store_record, redact
 from serverless_iris.errors import StoreBusyError
-from serverless_iris.paths import NOTEBOOKS_DIR, OUTPUTS_DIR
+from serverless_iris.paths import BACKEND_ENV, NOTEBOOKS_DIR, OUTPUTS_DIR
 from serverless_iris.runner.csv_source import SOURCE
 from serverless_iris.runner.kernels.kernel import fork_server
 from serverless_iris.runner.kernels.startup import skip_unused_grammar
@@ -24,6 +24,8 @@ from serverless_iris.runner.plan import (
     Plan,
     UsageError,
     declared_parameters,
+    folder_notebooks,
+    holds_pipeline,
     notebook_paths,
     plan,
 )
@@ -46,6 +48,13 @@ reports and run.json. OUTPUTS/index.html shows the run history and the dashboard
   python runner.py --daily    feature (new flowers) -> batch inference; trains first when the
                               registry has no model yet, and retrains (then predicts again) when
                               the accuracy alert is raised, unless -p RETRAIN_ON_ALERT=false
+  python runner.py --notebooks DIR
+                              DIR without the three pipeline notebooks (someone else's Hopsworks
+                              notebooks, the course's own): every *.ipynb in DIR, each in a fresh
+                              kernel, feature pipelines first, then training, then inference (by the
+                              words feature, train, inference/predict in the file names), then the
+                              others, each group in name order; the run stops at the first failure.
+                              On the embedded store their hopsworks.login() opens it, unchanged.
 """
 
 EPILOG = """\
@@ -118,7 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         type=Path,
         default=NOTEBOOKS_DIR,
-        help="folder holding the pipeline notebooks (default: the repository's notebooks/)",
+        help="folder holding the pipeline notebooks, or other notebooks to run in order, see above "
+        "(default: the repository's notebooks/)",
     )
     parser.add_argument(
         "--keep",
@@ -146,7 +156,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.list:
         try:
             names = args.only or list(PIPELINE)
-            print(_listing(declared_parameters(notebook_paths(names, args.notebooks))))
+            if args.only or holds_pipeline(args.notebooks):
+                paths = notebook_paths(names, args.notebooks)
+            else:
+                paths = folder_notebooks(args.notebooks)
+            print(_listing(paths, declared_parameters(paths)))
         except (UsageError, ParameterError) as exc:
             return _usage_error(str(exc))
         except KeyboardInterrupt:
@@ -210,6 +224,8 @@ def _run(args: argparse.Namespace, args_list: list[str], forks: ForkServer | Non
 def _plan(args: argparse.Namespace) -> Plan:
     assignments = parse_assignments(args.parameters)
     mode = "daily" if args.daily else "only" if args.only else "full"
+    if mode == "full" and not args.backfill and not holds_pipeline(args.notebooks):
+        mode = "folder"
     if args.backfill:
         if args.daily:
             raise UsageError("--backfill contradicts --daily (which adds new flowers)")
@@ -257,10 +273,10 @@ def _echo(line: str) -> None:
     print(redact(line), flush=True)
 
 
-def _listing(declared: dict[str, dict[str, Parameter]]) -> str:
+def _listing(paths: dict[str, Path], declared: dict[str, dict[str, Parameter]]) -> str:
     lines = []
     for name, parameters in declared.items():
-        lines.append(f"{name}: {PIPELINE[name]}")
+        lines.append(f"{name}: {paths[name].name}")
         width = max((len(p) for p in parameters), default=0)
         dwidth = max((len(p.default) for p in parameters.values()), default=0)
         for parameter in parameters.values():
@@ -273,6 +289,16 @@ def _listing(declared: dict[str, dict[str, Parameter]]) -> str:
         if not parameters:
             lines.append("  (no parameters)")
     return "\n".join(lines)
+
+
+def _hopsworks_hint(store: dict[str, str | None]) -> str:
+    """What to check when a notebook failed on Hopsworks: the notebooks call the SDK's own
+    ``hopsworks.login()`` there, whose errors say nothing of the environment the runner reads."""
+    return (
+        f"the run used {describe_store_record(store)}: check the host and project ({HOST_ENV}, "
+        f"{PROJECT_ENV}), the network, and that {KEY_ENV} is a key for them; to run offline on the "
+        f"embedded store, set {BACKEND_ENV}=local"
+    )
 
 
 def _summary(result: Result) -> str:
@@ -297,6 +323,8 @@ def _summary(result: Result) -> str:
             lines.append(f"FAILED {entry['name']} ({entry['notebook']}){cell}: {error['message']}")
             if entry["report"]:
                 lines.append(f"  report: {shown(result.folder / entry['report'])}")
+    if record["backend"] == "hopsworks" and any(entry["error"] for entry in record["notebooks"]):
+        lines.append(_hopsworks_hint(record["store"]))
     lines += [f"problem: {problem}" for problem in result.problems]
     index = f"; index: {shown(result.index)}" if result.index else ""
     lines.append(f"run {record['id']} {record['status']} in {record['duration_s']:.1f} s{index}")

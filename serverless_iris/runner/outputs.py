@@ -44,7 +44,7 @@ def notebook_entry(name: str) -> dict[str, Any]:
     """A notebook's entry in ``run.json`` before it runs."""
     return {
         "name": name,
-        "notebook": PIPELINE[name],
+        "notebook": PIPELINE.get(name, f"{name}.ipynb"),  # another folder's notebook is named by its stem
         "status": "pending",
         "duration_s": None,
         "executed": None,

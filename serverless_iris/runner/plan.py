@@ -21,6 +21,9 @@ PIPELINE = {
     "training": "iris-training-pipeline.ipynb",
     "inference": "iris-batch-inference-pipeline.ipynb",
 }
+# Another folder's notebooks run feature pipelines first, then training, then inference, as the course's
+# Lab 1 does, by these words in their file names; the rest after them; each group in name order.
+STAGE_WORDS = (("feature",), ("train",), ("inference", "predict"))
 MODEL_NAME = "iris"
 RUNNER_PARAMETERS = {"DASHBOARD_DIR": "--outputs"}  # set by the runner, with the option that moves them
 
@@ -43,7 +46,7 @@ class Step:
 class Plan:
     """What a run will do, checked before anything starts."""
 
-    mode: str  # "full" | "daily" | "only"
+    mode: str  # "full" | "daily" | "only" | "folder" (another folder's notebooks, see folder_notebooks)
     steps: list[Step]
     training: Step | None = None  # --daily: trained when the registry has no model, or on an accuracy alert
     backend: str = "local"
@@ -67,6 +70,28 @@ def notebook_paths(names: Sequence[str], folder: Path) -> dict[str, Path]:
     if missing:
         raise UsageError(f"notebook not found: {', '.join(missing)} (--notebooks names the folder)")
     return paths
+
+
+def holds_pipeline(folder: Path) -> bool:
+    """Whether ``folder`` holds the three pipeline notebooks; else ``runner.py`` runs it as a folder."""
+    return all((Path(folder) / notebook).is_file() for notebook in PIPELINE.values())
+
+
+def folder_notebooks(folder: Path) -> dict[str, Path]:
+    """Every ``*.ipynb`` in ``folder`` by its stem, feature pipelines first, then training, then inference
+    (:data:`STAGE_WORDS` in the name), then the others, each group in name order."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise UsageError(f"notebook not found: {folder} is not a folder (--notebooks names the folder)")
+    found = sorted(folder.glob("*.ipynb"), key=lambda path: (_stage(path.stem), path.name))
+    if not found:
+        raise UsageError(f"notebook not found: {folder} holds no *.ipynb (--notebooks names the folder)")
+    return {path.stem: path for path in found}
+
+
+def _stage(stem: str) -> int:
+    name = stem.lower()
+    return next((i for i, words in enumerate(STAGE_WORDS) if any(w in name for w in words)), len(STAGE_WORDS))
 
 
 def declared_parameters(paths: Mapping[str, Path]) -> dict[str, dict[str, Parameter]]:
@@ -102,18 +127,20 @@ def plan(
 ) -> Plan:
     """Check notebooks, backend and ``-p`` values (already split by ``parameters.parse_assignments``).
 
-    Raises :class:`UsageError` naming every problem; reads only the notebooks.
+    ``folder`` runs every notebook of ``notebooks`` (:func:`folder_notebooks`), each in a fresh kernel.
+
+        Raises :class:`UsageError` naming every problem; reads only the notebooks.
     """
-    names = {"full": list(PIPELINE), "daily": list(PIPELINE), "only": list(only)}.get(mode)
+    names = {"full": list(PIPELINE), "daily": list(PIPELINE), "only": list(only), "folder": []}.get(mode)
     if names is None:
-        raise UsageError(f"unknown mode {mode!r}; use full, daily or only")
+        raise UsageError(f"unknown mode {mode!r}; use full, daily, only or folder")
     if mode == "only" and not names:
         raise UsageError("--only needs at least one of: " + ", ".join(PIPELINE))
     try:
         backend = selected_backend()
     except BackendError as exc:
         raise UsageError(str(exc)) from None
-    paths = notebook_paths(names, notebooks)
+    paths = folder_notebooks(notebooks) if mode == "folder" else notebook_paths(names, notebooks)
     declared = declared_parameters(paths)
     assignments = dict(assignments or {})
     fixed = [
@@ -125,7 +152,7 @@ def plan(
         values = resolve(assignments, declared)
     except ParameterError as exc:
         raise UsageError(str(exc)) from None
-    if "feature" in values:
+    if "feature" in values and mode != "folder":
         _load_source(mode, values["feature"])
     steps = {name: Step(name, paths[name], values[name], frozenset(declared[name])) for name in paths}
     if mode == "daily":

@@ -139,6 +139,7 @@ SDK_CLASSES: dict[str, str] = {
     "Deployment": "hsml.deployment.Deployment",
     "PredictorState": "hsml.predictor_state.PredictorState",
     "TrainingDataset": "hsfs.training_dataset.TrainingDatasetBase",
+    "Connection": "hopsworks_common.connection.Connection",
 }
 
 NAMED = (
@@ -151,6 +152,7 @@ NAMED = (
 def embedded_classes(store: Path) -> dict[str, type]:
     """Every embedded class with a public API; imported here so the other tests never need them."""
     from serverless_iris.embedded import (
+        connection,
         dataset_api,
         feature,
         feature_group,
@@ -175,6 +177,7 @@ def embedded_classes(store: Path) -> dict[str, type]:
         "Deployment": model_serving.Deployment,
         "PredictorState": model_serving.PredictorState,
         "TrainingDataset": training_dataset.TrainingDataset,
+        "Connection": connection.Connection,
     }
     for module in (feature_store, feature_group, query, feature, feature_view):
         for name in ("FeatureStore", "FeatureGroup", "Query", "Feature", "Filter", "Logic", "FeatureView"):

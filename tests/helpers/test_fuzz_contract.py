@@ -27,6 +27,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+import serverless_iris
 from serverless_iris.embedded import db
 from serverless_iris.embedded.feature_store import FeatureStoreException
 from serverless_iris.helpers.contract import LIMITS_CM, IrisDataError
@@ -90,11 +91,15 @@ def fingerprint(store: Path) -> tuple[Any, ...]:
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """One store filled by the notebook's own backfill, shared by every example."""
+    """One store filled by the notebook's own backfill, shared by every example. Its ``hopsworks.login()``
+    opens the embedded store, as in the notebook's kernel (serverless_iris.offline_kernel)."""
+    import hopsworks
+
     folder = tmp_path_factory.mktemp("fuzz") / "store"
     with pytest.MonkeyPatch.context() as env:
         env.setenv("IRIS_STORE", str(folder))
         env.setenv("IRIS_BACKEND", "local")
+        env.setattr(hopsworks, "login", serverless_iris.login)
         run_feature_notebook({"BACKFILL": True})
         yield folder
 

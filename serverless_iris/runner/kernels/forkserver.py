@@ -15,9 +15,9 @@ starts the server before it imports anything heavy. Launching does not wait: the
 kernel is forked when its modules are loaded, and its client's messages wait in ZeroMQ until then.
 
 Protocol, one JSON object per line. Runner to server: ``{"kernel": id, "argv": [...], "env": {...},
-"cwd": path, "modules": [...]}``. Server to runner: ``{"forked": id, "pid": n}`` and ``{"exited":
-pid, "status": code}`` (``Popen.returncode`` style: a negative code is a signal). The server ignores
-Ctrl-C and exits when its stdin closes (the runner has ended, however it ended), killing its kernels.
+"cwd": path, "modules": [...], "offline": bool}``. Server to runner: ``{"forked": id, "pid": n}`` and
+``{"exited": pid, "status": code}`` (``Popen.returncode`` style: a negative code is a signal). The server
+ignores Ctrl-C and exits when its stdin closes (the runner has ended, however it ended), killing its kernels.
 """
 
 from __future__ import annotations
@@ -70,10 +70,22 @@ class ForkServer:
         self._reader = threading.Thread(target=self._read, name="forkserver", daemon=True)
         self._reader.start()
 
-    def launch(self, argv: list[str], env: dict[str, str], cwd: str, modules: list[str]) -> ForkedProcess:
-        """Ask for a kernel running ipykernel with ``argv``; it is forked once ``modules`` are loaded."""
+    def launch(
+        self, argv: list[str], env: dict[str, str], cwd: str, modules: list[str], offline: bool = False
+    ) -> ForkedProcess:
+        """Ask for a kernel running ipykernel with ``argv``; it is forked once ``modules`` are loaded.
+
+        ``offline``: the embedded-Hopsworks kernel (:mod:`serverless_iris.offline_kernel`) instead.
+        """
         kernel = uuid.uuid4().hex
-        request = {"kernel": kernel, "argv": argv, "env": env, "cwd": cwd, "modules": modules}
+        request = {
+            "kernel": kernel,
+            "argv": argv,
+            "env": env,
+            "cwd": cwd,
+            "modules": modules,
+            "offline": offline,
+        }
         assert self.process.stdin is not None
         self.process.stdin.write(json.dumps(request).encode() + b"\n")
         self.process.stdin.flush()
@@ -274,6 +286,10 @@ def _become_kernel(request: dict[str, Any], here: str, protocol: TextIO) -> None
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         sys.argv = ["ipykernel_launcher", *request["argv"]]
         gc.enable()  # for the notebook's own objects: what it inherited stays frozen
+        if request.get("offline"):  # after the environment: the patch reads the backend from it
+            from serverless_iris.offline_kernel import install
+
+            install()
         from ipykernel import kernelapp
 
         kernelapp.launch_new_instance()

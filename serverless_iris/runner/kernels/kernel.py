@@ -14,11 +14,14 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import tempfile
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from serverless_iris.backend import selected_backend
+from serverless_iris.offline_kernel import DISPLAY_NAME, LAUNCHER
 from serverless_iris.paths import NOTEBOOKS_DIR, importable
 from serverless_iris.runner.plan import PIPELINE
 
@@ -84,7 +87,7 @@ class Kernel:
         self._run_sync = run_sync
         self.manager = ClientClosingManager(
             kernel_name=KERNEL_NAME,
-            kernel_spec_manager=_this_interpreter(),
+            kernel_spec_manager=_this_interpreter(offline=selected_backend() == "local"),
             client_class="serverless_iris.runner.kernels.provisioner.ReadyClient",  # the client nbclient gets
         )
         modules = notebook_modules(notebook)
@@ -146,18 +149,24 @@ class Kernel:
         await self.manager.cleanup_resources()
 
 
-def _this_interpreter() -> Any:
-    """A kernel-spec manager that resolves every kernel to ipykernel on ``sys.executable``.
+def _this_interpreter(offline: bool) -> Any:
+    """A kernel-spec manager that resolves every kernel to ipykernel on ``sys.executable``; ``offline``:
+    to the embedded-Hopsworks kernel (:mod:`serverless_iris.offline_kernel`), where ``hopsworks.login()``
+    opens the embedded store, as the local backend wants.
 
     An installed ``python3`` spec may point at another Python; the notebooks must run on the
-    interpreter (and packages) that runs the runner.
+    interpreter (and packages) that runs the runner, whatever kernel their metadata names.
     """
     from ipykernel.kernelspec import RESOURCES, get_kernel_dict
     from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
 
+    spec = get_kernel_dict()
+    if offline:
+        spec.update(argv=[sys.executable, *LAUNCHER, "-f", "{connection_file}"], display_name=DISPLAY_NAME)
+
     class ThisInterpreter(KernelSpecManager):
         def get_kernel_spec(self, kernel_name: str) -> KernelSpec:
-            return KernelSpec(resource_dir=RESOURCES, **get_kernel_dict())
+            return KernelSpec(resource_dir=RESOURCES, **spec)
 
     return ThisInterpreter()
 

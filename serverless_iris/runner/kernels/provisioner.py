@@ -18,6 +18,7 @@ from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
 
+from serverless_iris.offline_kernel import LAUNCHER as OFFLINE_LAUNCHER
 from serverless_iris.runner.kernels.forkserver import LAUNCHER, ForkServer
 
 
@@ -31,10 +32,13 @@ class ForkedProvisioner(LocalProvisioner):  # type: ignore[misc]
     modules: list[str]
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> Any:
-        if cmd[1:3] != LAUNCHER or self.server.process.poll() is not None:  # no server: start from scratch
-            return await super().launch_kernel(cmd, **kwargs)
+        launcher = cmd[1:3]
+        if launcher not in (LAUNCHER, OFFLINE_LAUNCHER) or self.server.process.poll() is not None:
+            return await super().launch_kernel(cmd, **kwargs)  # no server: start from scratch
         cwd = str(kwargs.get("cwd") or Path.cwd())
-        self.process = self.server.launch(cmd[3:], dict(kwargs.get("env") or os.environ), cwd, self.modules)
+        env = dict(kwargs.get("env") or os.environ)
+        offline = launcher == OFFLINE_LAUNCHER
+        self.process = self.server.launch(cmd[3:], env, cwd, self.modules, offline=offline)
         self.pid = None  # known once forked; signals resolve it through the process
         self.pgid = None
         self.cwd = cwd
