@@ -28,13 +28,27 @@ def run_notebook(
 ) -> dict[str, Any] | None:
     """Execute one notebook in ``kernel``; the error for run.json, or None when every cell succeeded.
 
-    The executed notebook (and so every report made from it) is scrubbed of the Hopsworks key after, as a
-    cell's output, error or injected parameters may hold it.
+    The Hopsworks key is scrubbed from the notebook each time it is saved (:func:`scrub_node`, called by
+    the engine), so the file never holds it, also while the run goes on or after a kill; the file is
+    scrubbed once more at the end, for what papermill writes itself.
     """
     try:
         return _execute(source, executed, parameters, kernel, timeout, progress_bar)
     finally:
         scrub(executed)
+
+
+def scrub_node(node: Any) -> Any:
+    """``node`` (a notebook, or any part of one) with the Hopsworks key redacted from every string in it,
+    changed in place where it is a dict or list, so a cell's outputs are clean before they are written."""
+    if isinstance(node, str):
+        return redact(node)
+    if isinstance(node, dict):
+        for name, value in node.items():
+            node[name] = scrub_node(value)
+    elif isinstance(node, list):
+        node[:] = [scrub_node(value) for value in node]
+    return node
 
 
 def scrub(executed: Path) -> None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from serverless_iris.backend import BackendError, selected_backend
+from serverless_iris.backend import BackendError, key_problem, selected_backend
 from serverless_iris.helpers.backfill import check_backfill_parameters
 from serverless_iris.paths import NOTEBOOKS_DIR
 from serverless_iris.runner.csv_source import SOURCE, SourceError, readable_source
@@ -113,6 +113,9 @@ def plan(
         backend = selected_backend()
     except BackendError as exc:
         raise UsageError(str(exc)) from None
+    unsafe_key = key_problem()
+    if unsafe_key:
+        raise UsageError(unsafe_key)
     paths = notebook_paths(names, notebooks)
     declared = declared_parameters(paths)
     assignments = dict(assignments or {})

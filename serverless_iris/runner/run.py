@@ -25,7 +25,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from serverless_iris.backend import HOST_ENV, PROJECT_ENV, describe_store_record, redact, store_record
+from serverless_iris.backend import (
+    HOST_ENV,
+    PROJECT_ENV,
+    describe_store_record,
+    redact,
+    store_record,
+    without_key,
+)
 from serverless_iris.files import write_json
 from serverless_iris.helpers.dashboard_files import (
     DASHBOARD_FOLDER,
@@ -262,6 +269,7 @@ class _Run:
             env = {**kernel_environment(), RUN_ID_ENV: self.id}
             if self.plan.backend == "local":
                 env[STORE_ENV] = str(store_path())  # absolute: kernels run in the notebooks' folder
+                env = without_key(env)  # the embedded store needs no key: a cell cannot print it
             self.kernels[id(step)] = Kernel(step.path, env, self.forks)
 
     def _run_step(self, i: int, *, timeout: int | None, progress_bar: bool, say: Echo) -> bool:
