@@ -48,9 +48,12 @@ from serverless_iris.runner.daily import Addition
 from serverless_iris.runner.kernels.kernel import Kernel, fork_server, kernel_environment
 from serverless_iris.runner.notebook import error_record, mark_failure, run_notebook
 from serverless_iris.runner.outputs import (
+    MARKER,
     RUN_FILE,
     RUN_LOCK,
     Echo,
+    foreign_contents,
+    mark,
     notebook_entry,
     other_store,
     package_versions_later,
@@ -106,6 +109,14 @@ def execute(
     say = echo or (lambda line: None)
     outputs = Path(outputs).resolve()
     store = store_record(plan.backend)
+    foreign = foreign_contents(outputs)
+    if foreign:
+        shown_foreign = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise UsageError(
+            f"{outputs} holds what runner.py did not write ({shown_foreign}); the runner prunes and "
+            f"overwrites its outputs folder, so it writes only to an empty folder or one it wrote "
+            f"(marked by {MARKER}). Give it an outputs folder of its own (--outputs DIR)"
+        )
     elsewhere = other_store(outputs, store)
     if elsewhere:
         raise UsageError(
@@ -138,7 +149,11 @@ class _Run:
         self.outputs = outputs
         self.id = f"{started:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
         self.folder = run_folder(outputs, self.id)
+        outputs.mkdir(parents=True, exist_ok=True)
+        if not (outputs / MARKER).is_file():
+            mark(outputs, "outputs folder")
         self.folder.mkdir(parents=True)
+        mark(self.folder, "run folder")
         self.clock = time.monotonic()
         self.started = started.timestamp()
         self.record: dict[str, Any] = {
