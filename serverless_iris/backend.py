@@ -11,12 +11,13 @@ import base64
 import os
 import re
 import sys
+import threading
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from serverless_iris.paths import BACKEND_ENV, store_path
+from serverless_iris.paths import BACKEND_ENV, LOGIN_TIMEOUT_ENV, REQUEST_TIMEOUT_ENV, store_path, timeout
 
 BACKENDS = ("local", "hopsworks")
 KEY_ENV = "HOPSWORKS_API_KEY"
@@ -193,12 +194,34 @@ def local_project() -> Any:
 
 
 def _hopsworks_login(**kwargs: Any) -> Any:
+    """``hopsworks.login`` within ``IRIS_LOGIN_TIMEOUT`` seconds, its later calls within
+    ``IRIS_REQUEST_TIMEOUT`` each: the SDK sends without a timeout, so a host that accepts the connection
+    and never answers would hold the run forever."""
     import hopsworks  # heavy: only on this path
 
-    try:
-        project = hopsworks.login(**kwargs)
-    except Exception as exc:  # the SDK raises many types; keep the type's name, drop the key
-        where = describe_store_record(store_record("hopsworks"))
+    where = describe_store_record(store_record("hopsworks"))
+    limit = timeout(LOGIN_TIMEOUT_ENV)
+    outcome: dict[str, Any] = {}
+
+    def attempt() -> None:
+        try:
+            outcome["project"] = hopsworks.login(**kwargs)
+        except Exception as exc:  # the SDK raises many types; reported below
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=attempt, name="hopsworks-login", daemon=True)  # a hung one is left
+    worker.start()
+    worker.join(limit)
+    if worker.is_alive():
+        raise BackendError(
+            redact(
+                f"Hopsworks login did not finish within {limit:g} s ({LOGIN_TIMEOUT_ENV}): {where} gave "
+                f"no answer in time -- check {HOST_ENV} and the network, raise {LOGIN_TIMEOUT_ENV} for a "
+                f"slow link, or set {BACKEND_ENV}=local to run offline on the embedded store"
+            )
+        )
+    if "error" in outcome:
+        exc = outcome["error"]
         raise BackendError(
             redact(
                 f"Hopsworks login failed: {type(exc).__name__}: {exc} -- check the host and project "
@@ -206,5 +229,26 @@ def _hopsworks_login(**kwargs: Any) -> Any:
                 f"them; to run offline on the embedded store, set {BACKEND_ENV}=local"
             )
         ) from None
+    project = outcome["project"]
+    _bound_requests(timeout(REQUEST_TIMEOUT_ENV))
     _announce(f"backend: hopsworks (project: {getattr(project, 'name', '?')})")
     return project
+
+
+def _bound_requests(seconds: float) -> None:
+    """Give every request of the SDK's client that sets no timeout ``seconds`` to connect and for each
+    block of the answer (``requests``' meaning of a timeout)."""
+    from hopsworks_common import client
+
+    session = getattr(client._client, "_session", None)  # the client login made (hopsworks_common.client)
+    if session is None or getattr(session.send, "bounded", False):
+        return
+    send = session.send
+
+    def bounded(request: Any, **kwargs: Any) -> Any:
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = seconds
+        return send(request, **kwargs)
+
+    bounded.bounded = True  # type: ignore[attr-defined]
+    session.send = bounded
