@@ -152,12 +152,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:
             return EXIT_INTERRUPTED
         return EXIT_OK
-    forks = fork_server(args.notebooks, (args.only or list(PIPELINE))[0])  # imports meanwhile
+    forks = None
     try:
+        forks = fork_server(args.notebooks, (args.only or list(PIPELINE))[0])  # imports meanwhile
         return _run(args, args_list, forks)
+    except KeyboardInterrupt:  # before the run started (execute handles its own)
+        return interrupted_early()
     finally:
         if forks is not None:
             forks.close()
+
+
+def interrupted_early() -> int:
+    """Ctrl-C or SIGTERM before a run started: nothing was written."""
+    print("runner.py: interrupted before the run started; nothing was written", file=sys.stderr)
+    return EXIT_INTERRUPTED
 
 
 def exit_at_once(code: int) -> NoReturn:
@@ -179,10 +188,10 @@ def _run(args: argparse.Namespace, args_list: list[str], forks: ForkServer | Non
         return _usage_error(str(exc))
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
-    from serverless_iris.runner.run import execute  # after the fork server has started
-
     progress_bar = not args.quiet and sys.stderr.isatty()
     try:
+        from serverless_iris.runner.run import execute  # after the fork server has started
+
         result = execute(
             checked,
             args.outputs,
@@ -199,8 +208,7 @@ def _run(args: argparse.Namespace, args_list: list[str], forks: ForkServer | Non
     except UsageError as exc:
         return _usage_error(str(exc))
     except KeyboardInterrupt:
-        print("runner.py: interrupted before the run started; nothing was written", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return interrupted_early()
     print(_summary(result), flush=True)
     if result.interrupted:
         return EXIT_INTERRUPTED

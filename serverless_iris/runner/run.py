@@ -70,6 +70,9 @@ if TYPE_CHECKING:
     from serverless_iris.runner.kernels.forkserver import ForkServer
 
 
+INTERRUPTED = "interrupted while"  # a problem that began with Ctrl-C or SIGTERM: the run exits 130
+
+
 @dataclass
 class Result:
     """A finished run: its folder, its ``run.json`` record and where the index is."""
@@ -126,15 +129,25 @@ def execute(
         )
     with interrupts_raise(), store_lock(plan.backend, say):
         notes = unfinished_runs(outputs)
-        with signals_deferred():
-            run = _Run(plan, outputs, argv, forks, store)
-        for note in notes:
-            say(note)
-        say(f"run {run.id} ({plan.mode}, backend {plan.backend}) -> {shown(run.folder)}")
-        interrupted = run.go(timeout=timeout, progress_bar=progress_bar, say=say)
-        problems = run.finish()
-        prune(outputs, keep, current=run.id, in_use=training_run(outputs / DASHBOARD_FOLDER))
+        run = None
+        try:
+            with signals_deferred():
+                run = _Run(plan, outputs, argv, forks, store)
+            for note in notes:
+                say(note)
+            say(f"run {run.id} ({plan.mode}, backend {plan.backend}) -> {shown(run.folder)}")
+            interrupted = run.go(timeout=timeout, progress_bar=progress_bar, say=say)
+            problems = run.finish()
+        except KeyboardInterrupt as exc:  # between the steps, which handle their own; the only one raised
+            if run is None:
+                raise  # the run folder was not made: nothing was written
+            interrupted, problems = True, run.stop_interrupted(exc, say)
+        try:
+            prune(outputs, keep, current=run.id, in_use=training_run(outputs / DASHBOARD_FOLDER))
+        except KeyboardInterrupt:
+            problems.append(f"{INTERRUPTED} pruning old runs")
         index = _write_index(outputs, problems)
+    interrupted = interrupted or any(problem.startswith(INTERRUPTED) for problem in problems)
     return Result(run.folder, run.record, index, interrupted, problems)
 
 
@@ -225,6 +238,14 @@ class _Run:
             with signals_deferred():
                 self._stop_kernels()
         return False
+
+    def stop_interrupted(self, exc: KeyboardInterrupt, say: Echo) -> list[str]:
+        """An interrupt that landed outside :meth:`go` and :meth:`finish`'s own handling: stop the kernels,
+        record it on the notebook it stopped (if one was still to run), then finish."""
+        self._stop_kernels()
+        if any(entry["status"] in ("running", "pending") for entry in self.record["notebooks"]):
+            self._interrupted(exc, say)
+        return self.finish()
 
     def _stop_kernels(self) -> None:
         """Stop every kernel; the fork server first, so a kernel it has not forked yet never will be."""
@@ -380,7 +401,7 @@ class _Run:
                 entry["results_report"] = paths[1].name if len(paths) > 1 else None
             self.record["packages"] = self.packages.result()
         except KeyboardInterrupt:
-            problems.append("interrupted while writing reports")
+            problems.append(f"{INTERRUPTED} writing reports")
         self.reports.shutdown(wait=False, cancel_futures=True)
         statuses = {entry["status"] for entry in self.record["notebooks"]}
         self.record["status"] = "succeeded" if statuses == {"succeeded"} and not problems else "failed"
@@ -436,7 +457,7 @@ def _write_index(outputs: Path, problems: list[str]) -> Path | None:
     try:
         return write_index(outputs)
     except KeyboardInterrupt:
-        problems.append("interrupted while writing index.html")
+        problems.append(f"{INTERRUPTED} writing index.html")
     except Exception as exc:
         problems.append(f"index.html not written: {type(exc).__name__}: {exc}")
     return None
