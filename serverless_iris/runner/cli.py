@@ -9,7 +9,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from serverless_iris.backend import redact
 from serverless_iris.errors import StoreBusyError
@@ -146,7 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.list:
         try:
             names = args.only or list(PIPELINE)
-            print(_listing(declared_parameters(notebook_paths(names, args.notebooks))))
+            show(_listing(declared_parameters(notebook_paths(names, args.notebooks))))
         except (UsageError, ParameterError) as exc:
             return _usage_error(str(exc))
         except KeyboardInterrupt:
@@ -165,7 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def interrupted_early() -> int:
     """Ctrl-C or SIGTERM before a run started: nothing was written."""
-    print("runner.py: interrupted before the run started; nothing was written", file=sys.stderr)
+    show("runner.py: interrupted before the run started; nothing was written", sys.stderr)
     return EXIT_INTERRUPTED
 
 
@@ -176,8 +176,11 @@ def exit_at_once(code: int) -> NoReturn:
     imports (pandas, scikit-learn, nbconvert, ...) is work nobody needs. The standard streams are flushed
     first.
     """
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a console closed by its reader
+            pass
     os._exit(code)
 
 
@@ -203,13 +206,13 @@ def _run(args: argparse.Namespace, args_list: list[str], forks: ForkServer | Non
             forks=forks,
         )
     except StoreBusyError as exc:
-        print(f"runner.py: {exc}", file=sys.stderr)
+        show(f"runner.py: {exc}", sys.stderr)
         return EXIT_FAILED
     except UsageError as exc:
         return _usage_error(str(exc))
     except KeyboardInterrupt:
         return interrupted_early()
-    print(_summary(result), flush=True)
+    show(_summary(result))
     if result.interrupted:
         return EXIT_INTERRUPTED
     return EXIT_OK if result.succeeded else EXIT_FAILED
@@ -256,13 +259,32 @@ def _quiet_libraries() -> None:
 
 
 def _usage_error(message: str) -> int:
-    print(f"runner.py: error: {redact(message)}", file=sys.stderr)
-    print("nothing was run (runner.py --help, runner.py --list)", file=sys.stderr)
+    show(f"runner.py: error: {redact(message)}", sys.stderr)
+    show("nothing was run (runner.py --help, runner.py --list)", sys.stderr)
     return EXIT_USAGE
 
 
 def _echo(line: str) -> None:
-    print(redact(line), flush=True)
+    show(redact(line))
+
+
+def show(text: str, stream: TextIO | None = None) -> None:
+    """Print ``text`` on the console (``sys.stdout`` unless ``stream``). A console closed by its reader
+    (``runner.py | head -1``) is no error: the run goes on to write its record, its lines go nowhere."""
+    stream = stream or sys.stdout
+    try:
+        print(text, file=stream, flush=True)
+    except (BrokenPipeError, ValueError):  # ValueError: the stream object itself was closed
+        _to_nowhere(stream)
+
+
+def _to_nowhere(stream: TextIO) -> None:
+    """Point ``stream``'s file descriptor at /dev/null, so that what is still buffered and what follows
+    is dropped instead of raising again."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def _listing(declared: dict[str, dict[str, Parameter]]) -> str:

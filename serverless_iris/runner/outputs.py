@@ -32,7 +32,7 @@ from serverless_iris.files import read_json, write_json
 from serverless_iris.helpers.dashboard_files import DASHBOARD_FOLDER
 from serverless_iris.helpers.provenance import package_versions
 from serverless_iris.paths import LOCK_TIMEOUT_ENV, STORE_ENV, lock_timeout, store_path
-from serverless_iris.runner.plan import PIPELINE
+from serverless_iris.runner.plan import PIPELINE, UsageError
 
 RUN_LOCK = "run.lock"  # in the store's folder
 RUNS_FOLDER = "runs"  # <outputs>/runs/<run id>/: one folder per run
@@ -234,8 +234,15 @@ def store_lock(backend: str, say: Echo) -> Iterator[None]:
     import fcntl
 
     store = store_path()
-    store.mkdir(parents=True, exist_ok=True)
-    with open(store / RUN_LOCK, "a+") as handle:
+    try:
+        store.mkdir(parents=True, exist_ok=True)
+        handle = open(store / RUN_LOCK, "a+")  # noqa: SIM115 - closed below, after the run
+    except OSError as exc:
+        raise UsageError(
+            f"the store folder {store} cannot be written ({exc.strerror or exc}): every notebook writes to "
+            f"the store; make it writable, or set {STORE_ENV} to a folder of your own"
+        ) from None
+    with handle:
         wait = lock_timeout()
         deadline = time.monotonic() + wait
         while True:

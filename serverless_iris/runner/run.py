@@ -132,7 +132,7 @@ def execute(
         run = None
         try:
             with signals_deferred():
-                run = _Run(plan, outputs, argv, forks, store)
+                run = _started(plan, outputs, argv, forks, store)
             for note in notes:
                 say(note)
             say(f"run {run.id} ({plan.mode}, backend {plan.backend}) -> {shown(run.folder)}")
@@ -142,6 +142,10 @@ def execute(
             if run is None:
                 raise  # the run folder was not made: nothing was written
             interrupted, problems = True, run.stop_interrupted(exc, say)
+        except Exception as exc:  # a fault of the runner's own: the run is recorded as failed, not running
+            if run is None:
+                raise
+            interrupted, problems = False, run.stop_failed(exc, say)
         try:
             prune(outputs, keep, current=run.id, in_use=training_run(outputs / DASHBOARD_FOLDER))
         except KeyboardInterrupt:
@@ -149,6 +153,20 @@ def execute(
         index = _write_index(outputs, problems)
     interrupted = interrupted or any(problem.startswith(INTERRUPTED) for problem in problems)
     return Result(run.folder, run.record, index, interrupted, problems)
+
+
+def _started(
+    plan: Plan, outputs: Path, argv: Sequence[str], forks: ForkServer | None, store: dict[str, Any]
+) -> _Run:
+    """A new :class:`_Run`, or :class:`UsageError` when its outputs folder cannot be written."""
+    try:
+        return _Run(plan, outputs, argv, forks, store)
+    except OSError as exc:
+        where = exc.filename or outputs
+        raise UsageError(
+            f"the outputs folder {outputs} cannot be written ({exc.strerror or exc}: {where}); make it "
+            f"writable, or give the run another one (--outputs DIR)"
+        ) from None
 
 
 class _Run:
@@ -238,6 +256,19 @@ class _Run:
             with signals_deferred():
                 self._stop_kernels()
         return False
+
+    def stop_failed(self, exc: Exception, say: Echo) -> list[str]:
+        """The runner itself failed mid-run: stop the kernels, mark the notebook it was on, then finish."""
+        why = redact(f"the runner failed: {type(exc).__name__}: {exc}")
+        self._stop_kernels()
+        entries = self.record["notebooks"]
+        current = next((e for e in entries if e["status"] in ("running", "pending")), None)
+        if current is not None:
+            current.update(status="failed", error=error_record("error", None, why))
+            for later in entries[entries.index(current) + 1 :]:
+                later["status"] = "skipped"
+        say(why)
+        return [why, *self.finish()]
 
     def stop_interrupted(self, exc: KeyboardInterrupt, say: Echo) -> list[str]:
         """An interrupt that landed outside :meth:`go` and :meth:`finish`'s own handling: stop the kernels,
