@@ -65,6 +65,9 @@ environment:
                      records its store, and an outputs folder holds the runs of one store only:
                      give another store its own --outputs
   IRIS_LOCK_TIMEOUT  seconds a run waits for another run on the same store (default 60)
+  IRIS_LOGIN_TIMEOUT, IRIS_REQUEST_TIMEOUT, IRIS_STORE_QUESTION_TIMEOUT
+                     seconds for the Hopsworks login (120), each Hopsworks call (300) and the
+                     runner's own question to the store (180)
   IRIS_FORK_KERNELS  0: start each kernel from scratch instead of forking it from the fork
                      server that has imported the notebooks' modules (Linux; default 1)
 
@@ -73,8 +76,9 @@ exit codes:
   1    a notebook failed (the console names it and its cell; its report marks the cell),
        a report could not be written, or the store stayed busy (another run held it longer
        than IRIS_LOCK_TIMEOUT; nothing was written)
-  2    bad usage or parameters, an IRIS_CSV that cannot be read, or an --outputs folder holding
-       another store's runs (nothing ran, nothing was written)
+  2    bad usage or parameters, an IRIS_CSV that cannot be read, an --outputs folder holding
+       another store's runs or anything runner.py did not write, a store or outputs folder that
+       cannot be written, or a HOPSWORKS_API_KEY too short to scrub (nothing ran, nothing was written)
   130  interrupted by Ctrl-C or SIGTERM (the run is recorded as failed: interrupted)
 """
 
