@@ -34,12 +34,13 @@ class SavingWhenItMatters(NotebookExecutionManager):  # type: ignore[misc]
     def __init__(self, nb: Any, **kwargs: Any) -> None:
         super().__init__(nb, **kwargs)
         self._deferring = False
+        self._clean: dict[int, str] = {}  # strings of the notebook already scrubbed (scrub_node)
 
     def save(self, **kwargs: Any) -> None:
         """Save when due, the Hopsworks key scrubbed from the notebook first: nothing on disk holds it."""
         if self._deferring and (self.now() - self.last_save_time).total_seconds() < self.autosave_cell_every:
             return
-        scrub_node(self.nb)
+        scrub_node(self.nb, self._clean)
         super().save(**kwargs)
 
     def cell_start(self, cell: Any, cell_index: int | None = None, **kwargs: Any) -> None:

@@ -7,10 +7,11 @@ interrupts, which papermill leaves unmarked. papermill is imported only when a n
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from serverless_iris.backend import redact
+from serverless_iris.backend import KEY_ENV, redact
 from serverless_iris.files import write_atomic
 from serverless_iris.runner.kernels.kernel import KERNEL_NAME
 
@@ -38,16 +39,27 @@ def run_notebook(
         scrub(executed)
 
 
-def scrub_node(node: Any) -> Any:
+def scrub_node(node: Any, checked: dict[int, str] | None = None) -> Any:
     """``node`` (a notebook, or any part of one) with the Hopsworks key redacted from every string in it,
-    changed in place where it is a dict or list, so a cell's outputs are clean before they are written."""
+    changed in place where it is a dict or list, so a cell's outputs are clean before they are written.
+
+    ``checked`` remembers the strings already found clean (by identity, holding them so it stays theirs):
+    a notebook saved again and again is then only searched in what is new since its last save.
+    """
+    if not os.environ.get(KEY_ENV):
+        return node
     if isinstance(node, str):
-        return redact(node)
+        if checked is not None and checked.get(id(node)) is node:
+            return node
+        clean = redact(node)
+        if checked is not None:
+            checked[id(clean)] = clean
+        return clean
     if isinstance(node, dict):
         for name, value in node.items():
-            node[name] = scrub_node(value)
+            node[name] = scrub_node(value, checked)
     elif isinstance(node, list):
-        node[:] = [scrub_node(value) for value in node]
+        node[:] = [scrub_node(value, checked) for value in node]
     return node
 
 
