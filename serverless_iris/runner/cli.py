@@ -272,12 +272,18 @@ def _echo(line: str) -> None:
     show(redact(line))
 
 
+# Control characters other than newline and tab, shown as \x.. escapes: an error message or a path may
+# come from a CSV cell, and an escape sequence in it would drive the terminal (clear it, hide lines, retitle).
+_CONTROLS = {c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7F, 0xA0)] if chr(c) not in "\n\t"}
+
+
 def show(text: str, stream: TextIO | None = None) -> None:
-    """Print ``text`` on the console (``sys.stdout`` unless ``stream``). A console closed by its reader
-    (``runner.py | head -1``) is no error: the run goes on to write its record, its lines go nowhere."""
+    """Print ``text`` on the console (``sys.stdout`` unless ``stream``), its control characters escaped.
+    A console closed by its reader (``runner.py | head -1``) is no error: the run goes on to write its
+    record, its lines go nowhere."""
     stream = stream or sys.stdout
     try:
-        print(text, file=stream, flush=True)
+        print(text.translate(_CONTROLS), file=stream, flush=True)
     except (BrokenPipeError, ValueError):  # ValueError: the stream object itself was closed
         _to_nowhere(stream)
 

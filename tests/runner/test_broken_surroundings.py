@@ -120,3 +120,24 @@ def test_a_fault_of_the_runner_mid_run_is_recorded_as_failed_not_running(
     assert record["status"] == "failed"
     assert [n["status"] for n in record["notebooks"]] == ["succeeded", "failed", "skipped"]
     assert json.loads((workspace.outputs / "runs" / record["id"] / "run.json").read_text())["ended"]
+
+
+def test_terminal_escape_sequences_in_a_failure_message_are_shown_not_obeyed(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    """A CSV cell or a store value that reaches an error message must not clear, retitle or rewrite the
+    user's terminal: control characters are printed as ``\\x..``."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell('raise ValueError("bad row \\x1b[2J\\x1b]0;owned\\x07\\rdone")')]
+    )
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    (tmp_path / "notebooks").mkdir()
+    nbformat.write(nb, tmp_path / "notebooks" / "iris-feature-pipeline.ipynb")
+
+    done = workspace.run_here("--notebooks", str(tmp_path / "notebooks"), "--only", "feature")
+
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "ValueError: bad row \\x1b[2J\\x1b]0;owned\\x07\\x0ddone" in done.stdout
+    assert "\x1b" not in done.stdout + done.stderr and "\r" not in done.stdout
