@@ -24,7 +24,16 @@ RUN_ID_ENV = "IRIS_RUN_ID"  # set by the runner in each kernel: the run a model 
 FORK_KERNELS_ENV = "IRIS_FORK_KERNELS"  # 0: start kernels from scratch instead of forking them
 KILL_AT_ENV = "IRIS_TEST_KILL_AT"  # tests only: insert | model-save | report, see kill_point
 PREDICTOR_START_ENV = "IRIS_PREDICTOR_START_TIMEOUT"  # seconds a local predictor gets to load (120)
+LOGIN_TIMEOUT_ENV = "IRIS_LOGIN_TIMEOUT"  # seconds hopsworks.login() may take in all (120)
+REQUEST_TIMEOUT_ENV = "IRIS_REQUEST_TIMEOUT"  # seconds a Hopsworks call waits to connect or for data (300)
+QUESTION_TIMEOUT_ENV = "IRIS_STORE_QUESTION_TIMEOUT"  # seconds the runner waits for a store answer (180)
 DEFAULT_LOCK_TIMEOUT_S = 60.0
+TIMEOUTS = {
+    LOCK_TIMEOUT_ENV: DEFAULT_LOCK_TIMEOUT_S,
+    LOGIN_TIMEOUT_ENV: 120.0,
+    REQUEST_TIMEOUT_ENV: 300.0,
+    QUESTION_TIMEOUT_ENV: 180.0,
+}
 
 
 def importable(env: Mapping[str, str]) -> dict[str, str]:
@@ -40,7 +49,24 @@ def store_path() -> Path:
 
 def lock_timeout() -> float:
     """Seconds a writer waits for another process to release the store: ``IRIS_LOCK_TIMEOUT`` or 60."""
-    return float(os.environ.get(LOCK_TIMEOUT_ENV, DEFAULT_LOCK_TIMEOUT_S))
+    return timeout(LOCK_TIMEOUT_ENV)
+
+
+def timeout(name: str) -> float:
+    """The seconds environment variable ``name`` (one of :data:`TIMEOUTS`) sets, else its default: every
+    wait that could hang has one. A value that is not a positive number raises ``ValueError`` naming it."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return TIMEOUTS[name]
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise ValueError(
+            f"{name}={text!r} is not a number of seconds; give a positive number, e.g. {TIMEOUTS[name]:g}"
+        )
+    return value
 
 
 def kill_point(point: str) -> None:

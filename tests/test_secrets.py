@@ -89,3 +89,65 @@ def test_list_with_the_hopsworks_backend_selected_needs_no_login_and_shows_no_ke
     assert key not in done.stdout + done.stderr
     assert not (tmp_path / "outputs").exists()
     assert _files_holding(tmp_path, key) == []
+
+
+# --- the key's forms, and keys too short to scrub ---------------------------------------------------------
+
+
+def _encoded_leaks(key: str) -> dict[str, str]:
+    """The key as a cell could print it: plain, in part, URL-encoded, and base64 inside longer text at
+    each of base64's three alignments (standard and URL-safe)."""
+    import base64
+    from urllib.parse import quote
+
+    raw = key.encode()
+    return {
+        "plain": f"api_key={key};",
+        "first-half": f"starts {key[: len(key) // 2]} ...",
+        "middle-20": f"[{key[10:30]}]",
+        "url-encoded": f"https://h/?k={quote(key, safe='')}&x=1",
+        **{f"base64-after-{n}": base64.b64encode(b"Bearer "[:n] + raw + b" end").decode() for n in range(3)},
+        "urlsafe-base64": base64.urlsafe_b64encode(b"k:" + raw).decode(),
+    }
+
+
+@pytest.mark.parametrize(
+    "form", ["plain", "first-half", "middle-20", "url-encoded", *(f"base64-after-{n}" for n in range(3)),
+             "urlsafe-base64"],
+)  # fmt: skip
+def test_a_cell_printing_the_key_in_any_form_is_scrubbed(form: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from serverless_iris.backend import redact
+
+    key = f"{secrets.token_hex(8)}.{secrets.token_urlsafe(48)}"
+    monkeypatch.setenv("HOPSWORKS_API_KEY", key)
+    leak = _encoded_leaks(key)[form]
+
+    clean = redact(leak)
+
+    assert "***" in clean
+    for piece in (key[i : i + 16] for i in range(len(key) - 15)):
+        assert piece not in clean
+    assert redact("ordinary output, 150 rows, accuracy 0.97") == "ordinary output, 150 rows, accuracy 0.97"
+    assert redact(key[:15]) == key[:15]  # under 16 characters a piece of the key is left as it is
+
+
+@pytest.mark.parametrize(
+    ("key", "why"),
+    [
+        ("cell", "4 characters, 3 of them different"),
+        ("secret-key-12", "13 characters, 10 of them different"),
+        ("a" * 40, "40 characters, 1 of them different"),
+    ],
+)
+def test_a_key_too_short_or_repetitive_to_scrub_is_refused_before_anything_runs(
+    key: str, why: str, tmp_path: Path
+) -> None:
+    from support import make_workspace
+
+    space = make_workspace(tmp_path)
+    done = space.call("--only", "feature", env={"HOPSWORKS_API_KEY": key})
+
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"runner.py: error: HOPSWORKS_API_KEY has {why}; " in done.stderr
+    assert "Set the whole Hopsworks API key, or unset HOPSWORKS_API_KEY" in done.stderr
+    assert not space.outputs.exists() and not space.store.exists()

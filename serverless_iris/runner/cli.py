@@ -9,7 +9,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from serverless_iris.backend import HOST_ENV, KEY_ENV, PROJECT_ENV, describe_store_record, redact
 from serverless_iris.errors import StoreBusyError
@@ -74,6 +74,9 @@ environment:
                      records its store, and an outputs folder holds the runs of one store only:
                      give another store its own --outputs
   IRIS_LOCK_TIMEOUT  seconds a run waits for another run on the same store (default 60)
+  IRIS_LOGIN_TIMEOUT, IRIS_REQUEST_TIMEOUT, IRIS_STORE_QUESTION_TIMEOUT
+                     seconds for the Hopsworks login (120), each Hopsworks call (300) and the
+                     runner's own question to the store (180)
   IRIS_FORK_KERNELS  0: start each kernel from scratch instead of forking it from the fork
                      server that has imported the notebooks' modules (Linux; default 1)
 
@@ -82,8 +85,9 @@ exit codes:
   1    a notebook failed (the console names it and its cell; its report marks the cell),
        a report could not be written, or the store stayed busy (another run held it longer
        than IRIS_LOCK_TIMEOUT; nothing was written)
-  2    bad usage or parameters, an IRIS_CSV that cannot be read, or an --outputs folder holding
-       another store's runs (nothing ran, nothing was written)
+  2    bad usage or parameters, an IRIS_CSV that cannot be read, an --outputs folder holding
+       another store's runs or anything runner.py did not write, a store or outputs folder that
+       cannot be written, or a HOPSWORKS_API_KEY too short to scrub (nothing ran, nothing was written)
   130  interrupted by Ctrl-C or SIGTERM (the run is recorded as failed: interrupted)
 """
 
@@ -160,18 +164,27 @@ def main(argv: Sequence[str] | None = None) -> int:
                 paths = notebook_paths(names, args.notebooks)
             else:
                 paths = folder_notebooks(args.notebooks)
-            print(_listing(paths, declared_parameters(paths)))
+            show(_listing(paths, declared_parameters(paths)))
         except (UsageError, ParameterError) as exc:
             return _usage_error(str(exc))
         except KeyboardInterrupt:
             return EXIT_INTERRUPTED
         return EXIT_OK
-    forks = fork_server(args.notebooks, (args.only or list(PIPELINE))[0])  # imports meanwhile
+    forks = None
     try:
+        forks = fork_server(args.notebooks, (args.only or list(PIPELINE))[0])  # imports meanwhile
         return _run(args, args_list, forks)
+    except KeyboardInterrupt:  # before the run started (execute handles its own)
+        return interrupted_early()
     finally:
         if forks is not None:
             forks.close()
+
+
+def interrupted_early() -> int:
+    """Ctrl-C or SIGTERM before a run started: nothing was written."""
+    show("runner.py: interrupted before the run started; nothing was written", sys.stderr)
+    return EXIT_INTERRUPTED
 
 
 def exit_at_once(code: int) -> NoReturn:
@@ -181,8 +194,11 @@ def exit_at_once(code: int) -> NoReturn:
     imports (pandas, scikit-learn, nbconvert, ...) is work nobody needs. The standard streams are flushed
     first.
     """
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a console closed by its reader
+            pass
     os._exit(code)
 
 
@@ -193,10 +209,10 @@ def _run(args: argparse.Namespace, args_list: list[str], forks: ForkServer | Non
         return _usage_error(str(exc))
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
-    from serverless_iris.runner.run import execute  # after the fork server has started
-
     progress_bar = not args.quiet and sys.stderr.isatty()
     try:
+        from serverless_iris.runner.run import execute  # after the fork server has started
+
         result = execute(
             checked,
             args.outputs,
@@ -208,14 +224,13 @@ def _run(args: argparse.Namespace, args_list: list[str], forks: ForkServer | Non
             forks=forks,
         )
     except StoreBusyError as exc:
-        print(f"runner.py: {exc}", file=sys.stderr)
+        show(f"runner.py: {exc}", sys.stderr)
         return EXIT_FAILED
     except UsageError as exc:
         return _usage_error(str(exc))
     except KeyboardInterrupt:
-        print("runner.py: interrupted before the run started; nothing was written", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    print(_summary(result), flush=True)
+        return interrupted_early()
+    show(_summary(result))
     if result.interrupted:
         return EXIT_INTERRUPTED
     return EXIT_OK if result.succeeded else EXIT_FAILED
@@ -264,13 +279,38 @@ def _quiet_libraries() -> None:
 
 
 def _usage_error(message: str) -> int:
-    print(f"runner.py: error: {redact(message)}", file=sys.stderr)
-    print("nothing was run (runner.py --help, runner.py --list)", file=sys.stderr)
+    show(f"runner.py: error: {redact(message)}", sys.stderr)
+    show("nothing was run (runner.py --help, runner.py --list)", sys.stderr)
     return EXIT_USAGE
 
 
 def _echo(line: str) -> None:
-    print(redact(line), flush=True)
+    show(redact(line))
+
+
+# Control characters other than newline and tab, shown as \x.. escapes: an error message or a path may
+# come from a CSV cell, and an escape sequence in it would drive the terminal (clear it, hide lines, retitle).
+_CONTROLS = {c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7F, 0xA0)] if chr(c) not in "\n\t"}
+
+
+def show(text: str, stream: TextIO | None = None) -> None:
+    """Print ``text`` on the console (``sys.stdout`` unless ``stream``), its control characters escaped.
+    A console closed by its reader (``runner.py | head -1``) is no error: the run goes on to write its
+    record, its lines go nowhere."""
+    stream = stream or sys.stdout
+    try:
+        print(text.translate(_CONTROLS), file=stream, flush=True)
+    except (BrokenPipeError, ValueError):  # ValueError: the stream object itself was closed
+        _to_nowhere(stream)
+
+
+def _to_nowhere(stream: TextIO) -> None:
+    """Point ``stream``'s file descriptor at /dev/null, so that what is still buffered and what follows
+    is dropped instead of raising again."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def _listing(paths: dict[str, Path], declared: dict[str, dict[str, Parameter]]) -> str:

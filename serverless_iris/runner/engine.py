@@ -9,7 +9,8 @@ papermill's ``Engine.execute_notebook`` calls ``notebook_complete`` in a ``final
 whenever :data:`SAVE_EVERY` seconds have passed since the last save, at a cell's start or end or while a
 long cell sends output (papermill's ``autosave_cell``). So an executed notebook always ends with every
 cell's outputs and the failing cell marked; only a runner killed outright (SIGKILL) leaves a notebook up
-to :data:`SAVE_EVERY` seconds behind, as papermill's own autosave does within long cells.
+to :data:`SAVE_EVERY` seconds behind, as papermill's own autosave does within long cells. Every save
+scrubs the Hopsworks key from the notebook first.
 
 This module imports papermill; :mod:`serverless_iris.runner.notebook` imports it when a notebook runs.
 """
@@ -19,6 +20,8 @@ from __future__ import annotations
 from typing import Any
 
 from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
+
+from serverless_iris.runner.notebook import scrub_node
 
 ENGINE_NAME = "serverless-iris"
 SAVE_EVERY = 10  # seconds between saves while a notebook runs (papermill's autosave_cell_every)
@@ -31,10 +34,13 @@ class SavingWhenItMatters(NotebookExecutionManager):  # type: ignore[misc]
     def __init__(self, nb: Any, **kwargs: Any) -> None:
         super().__init__(nb, **kwargs)
         self._deferring = False
+        self._clean: dict[int, str] = {}  # strings of the notebook already scrubbed (scrub_node)
 
     def save(self, **kwargs: Any) -> None:
+        """Save when due, the Hopsworks key scrubbed from the notebook first: nothing on disk holds it."""
         if self._deferring and (self.now() - self.last_save_time).total_seconds() < self.autosave_cell_every:
             return
+        scrub_node(self.nb, self._clean)
         super().save(**kwargs)
 
     def cell_start(self, cell: Any, cell_index: int | None = None, **kwargs: Any) -> None:

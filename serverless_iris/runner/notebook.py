@@ -7,10 +7,11 @@ interrupts, which papermill leaves unmarked. papermill is imported only when a n
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from serverless_iris.backend import redact
+from serverless_iris.backend import KEY_ENV, redact
 from serverless_iris.files import write_atomic
 from serverless_iris.runner.kernels.kernel import KERNEL_NAME
 
@@ -28,13 +29,38 @@ def run_notebook(
 ) -> dict[str, Any] | None:
     """Execute one notebook in ``kernel``; the error for run.json, or None when every cell succeeded.
 
-    The executed notebook (and so every report made from it) is scrubbed of the Hopsworks key after, as a
-    cell's output, error or injected parameters may hold it.
+    The Hopsworks key is scrubbed from the notebook each time it is saved (:func:`scrub_node`, called by
+    the engine), so the file never holds it, also while the run goes on or after a kill; the file is
+    scrubbed once more at the end, for what papermill writes itself.
     """
     try:
         return _execute(source, executed, parameters, kernel, timeout, progress_bar)
     finally:
         scrub(executed)
+
+
+def scrub_node(node: Any, checked: dict[int, str] | None = None) -> Any:
+    """``node`` (a notebook, or any part of one) with the Hopsworks key redacted from every string in it,
+    changed in place where it is a dict or list, so a cell's outputs are clean before they are written.
+
+    ``checked`` remembers the strings already found clean (by identity, holding them so it stays theirs):
+    a notebook saved again and again is then only searched in what is new since its last save.
+    """
+    if not os.environ.get(KEY_ENV):
+        return node
+    if isinstance(node, str):
+        if checked is not None and checked.get(id(node)) is node:
+            return node
+        clean = redact(node)
+        if checked is not None:
+            checked[id(clean)] = clean
+        return clean
+    if isinstance(node, dict):
+        for name, value in node.items():
+            node[name] = scrub_node(value, checked)
+    elif isinstance(node, list):
+        node[:] = [scrub_node(value, checked) for value in node]
+    return node
 
 
 def scrub(executed: Path) -> None:

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from serverless_iris.backend import BackendError, selected_backend
+from serverless_iris.backend import BackendError, key_problem, selected_backend
 from serverless_iris.helpers.backfill import check_backfill_parameters
-from serverless_iris.paths import NOTEBOOKS_DIR
+from serverless_iris.paths import NOTEBOOKS_DIR, TIMEOUTS, timeout
 from serverless_iris.runner.csv_source import SOURCE, SourceError, readable_source
 from serverless_iris.runner.parameters import Parameter, ParameterError, read_parameters, resolve
 
@@ -139,6 +139,14 @@ def plan(
     try:
         backend = selected_backend()
     except BackendError as exc:
+        raise UsageError(str(exc)) from None
+    unsafe_key = key_problem()
+    if unsafe_key:
+        raise UsageError(unsafe_key)
+    try:
+        for name in TIMEOUTS:
+            timeout(name)
+    except ValueError as exc:
         raise UsageError(str(exc)) from None
     paths = folder_notebooks(notebooks) if mode == "folder" else notebook_paths(names, notebooks)
     declared = declared_parameters(paths)

@@ -25,7 +25,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from serverless_iris.backend import HOST_ENV, PROJECT_ENV, describe_store_record, redact, store_record
+from serverless_iris.backend import (
+    HOST_ENV,
+    PROJECT_ENV,
+    describe_store_record,
+    redact,
+    store_record,
+    without_key,
+)
 from serverless_iris.files import write_json
 from serverless_iris.helpers.dashboard_files import (
     DASHBOARD_FOLDER,
@@ -41,9 +48,12 @@ from serverless_iris.runner.daily import Addition
 from serverless_iris.runner.kernels.kernel import Kernel, fork_server, kernel_environment
 from serverless_iris.runner.notebook import error_record, mark_failure, run_notebook
 from serverless_iris.runner.outputs import (
+    MARKER,
     RUN_FILE,
     RUN_LOCK,
     Echo,
+    foreign_contents,
+    mark,
     notebook_entry,
     other_store,
     package_versions_later,
@@ -58,6 +68,9 @@ from serverless_iris.runner.store_questions import StoreQuestion, model_versions
 
 if TYPE_CHECKING:
     from serverless_iris.runner.kernels.forkserver import ForkServer
+
+
+INTERRUPTED = "interrupted while"  # a problem that began with Ctrl-C or SIGTERM: the run exits 130
 
 
 @dataclass
@@ -99,6 +112,14 @@ def execute(
     say = echo or (lambda line: None)
     outputs = Path(outputs).resolve()
     store = store_record(plan.backend)
+    foreign = foreign_contents(outputs)
+    if foreign:
+        shown_foreign = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise UsageError(
+            f"{outputs} holds what runner.py did not write ({shown_foreign}); the runner prunes and "
+            f"overwrites its outputs folder, so it writes only to an empty folder or one it wrote "
+            f"(marked by {MARKER}). Give it an outputs folder of its own (--outputs DIR)"
+        )
     elsewhere = other_store(outputs, store)
     if elsewhere:
         raise UsageError(
@@ -108,16 +129,44 @@ def execute(
         )
     with interrupts_raise(), store_lock(plan.backend, say):
         notes = unfinished_runs(outputs)
-        with signals_deferred():
-            run = _Run(plan, outputs, argv, forks, store)
-        for note in notes:
-            say(note)
-        say(f"run {run.id} ({plan.mode}, backend {plan.backend}) -> {shown(run.folder)}")
-        interrupted = run.go(timeout=timeout, progress_bar=progress_bar, say=say)
-        problems = run.finish()
-        prune(outputs, keep, current=run.id, in_use=training_run(outputs / DASHBOARD_FOLDER))
+        run = None
+        try:
+            with signals_deferred():
+                run = _started(plan, outputs, argv, forks, store)
+            for note in notes:
+                say(note)
+            say(f"run {run.id} ({plan.mode}, backend {plan.backend}) -> {shown(run.folder)}")
+            interrupted = run.go(timeout=timeout, progress_bar=progress_bar, say=say)
+            problems = run.finish()
+        except KeyboardInterrupt as exc:  # between the steps, which handle their own; the only one raised
+            if run is None:
+                raise  # the run folder was not made: nothing was written
+            interrupted, problems = True, run.stop_interrupted(exc, say)
+        except Exception as exc:  # a fault of the runner's own: the run is recorded as failed, not running
+            if run is None:
+                raise
+            interrupted, problems = False, run.stop_failed(exc, say)
+        try:
+            prune(outputs, keep, current=run.id, in_use=training_run(outputs / DASHBOARD_FOLDER))
+        except KeyboardInterrupt:
+            problems.append(f"{INTERRUPTED} pruning old runs")
         index = _write_index(outputs, problems)
+    interrupted = interrupted or any(problem.startswith(INTERRUPTED) for problem in problems)
     return Result(run.folder, run.record, index, interrupted, problems)
+
+
+def _started(
+    plan: Plan, outputs: Path, argv: Sequence[str], forks: ForkServer | None, store: dict[str, Any]
+) -> _Run:
+    """A new :class:`_Run`, or :class:`UsageError` when its outputs folder cannot be written."""
+    try:
+        return _Run(plan, outputs, argv, forks, store)
+    except OSError as exc:
+        where = exc.filename or outputs
+        raise UsageError(
+            f"the outputs folder {outputs} cannot be written ({exc.strerror or exc}: {where}); make it "
+            f"writable, or give the run another one (--outputs DIR)"
+        ) from None
 
 
 class _Run:
@@ -131,7 +180,11 @@ class _Run:
         self.outputs = outputs
         self.id = f"{started:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
         self.folder = run_folder(outputs, self.id)
+        outputs.mkdir(parents=True, exist_ok=True)
+        if not (outputs / MARKER).is_file():
+            mark(outputs, "outputs folder")
         self.folder.mkdir(parents=True)
+        mark(self.folder, "run folder")
         self.clock = time.monotonic()
         self.started = started.timestamp()
         self.record: dict[str, Any] = {
@@ -204,6 +257,27 @@ class _Run:
                 self._stop_kernels()
         return False
 
+    def stop_failed(self, exc: Exception, say: Echo) -> list[str]:
+        """The runner itself failed mid-run: stop the kernels, mark the notebook it was on, then finish."""
+        why = redact(f"the runner failed: {type(exc).__name__}: {exc}")
+        self._stop_kernels()
+        entries = self.record["notebooks"]
+        current = next((e for e in entries if e["status"] in ("running", "pending")), None)
+        if current is not None:
+            current.update(status="failed", error=error_record("error", None, why))
+            for later in entries[entries.index(current) + 1 :]:
+                later["status"] = "skipped"
+        say(why)
+        return [why, *self.finish()]
+
+    def stop_interrupted(self, exc: KeyboardInterrupt, say: Echo) -> list[str]:
+        """An interrupt that landed outside :meth:`go` and :meth:`finish`'s own handling: stop the kernels,
+        record it on the notebook it stopped (if one was still to run), then finish."""
+        self._stop_kernels()
+        if any(entry["status"] in ("running", "pending") for entry in self.record["notebooks"]):
+            self._interrupted(exc, say)
+        return self.finish()
+
     def _stop_kernels(self) -> None:
         """Stop every kernel; the fork server first, so a kernel it has not forked yet never will be."""
         if self.forks is not None:
@@ -262,6 +336,7 @@ class _Run:
             env = {**kernel_environment(), RUN_ID_ENV: self.id}
             if self.plan.backend == "local":
                 env[STORE_ENV] = str(store_path())  # absolute: kernels run in the notebooks' folder
+                env = without_key(env)  # the embedded store needs no key: a cell cannot print it
             self.kernels[id(step)] = Kernel(step.path, env, self.forks)
 
     def _run_step(self, i: int, *, timeout: int | None, progress_bar: bool, say: Echo) -> bool:
@@ -357,7 +432,7 @@ class _Run:
                 entry["results_report"] = paths[1].name if len(paths) > 1 else None
             self.record["packages"] = self.packages.result()
         except KeyboardInterrupt:
-            problems.append("interrupted while writing reports")
+            problems.append(f"{INTERRUPTED} writing reports")
         self.reports.shutdown(wait=False, cancel_futures=True)
         statuses = {entry["status"] for entry in self.record["notebooks"]}
         self.record["status"] = "succeeded" if statuses == {"succeeded"} and not problems else "failed"
@@ -413,7 +488,7 @@ def _write_index(outputs: Path, problems: list[str]) -> Path | None:
     try:
         return write_index(outputs)
     except KeyboardInterrupt:
-        problems.append("interrupted while writing index.html")
+        problems.append(f"{INTERRUPTED} writing index.html")
     except Exception as exc:
         problems.append(f"index.html not written: {type(exc).__name__}: {exc}")
     return None

@@ -11,11 +11,19 @@ from typing import Any
 
 @contextmanager
 def interrupts_raise() -> Iterator[None]:
-    """SIGTERM interrupts like Ctrl-C: a ``KeyboardInterrupt`` that says which signal it was."""
+    """SIGTERM interrupts like Ctrl-C: a ``KeyboardInterrupt`` that says which signal it was.
+
+    Only the first signal raises: the run is stopping from then on, and a second Ctrl-C (or a SIGTERM
+    after a Ctrl-C) must not cut short the stopping of its kernels or the writing of its record.
+    """
+    raised: list[str] = []
 
     def interrupt(signum: int, frame: Any) -> None:
+        if raised:
+            return
+        raised.append(signal.Signals(signum).name)
         exc = KeyboardInterrupt()
-        exc.signal_name = signal.Signals(signum).name  # type: ignore[attr-defined]
+        exc.signal_name = raised[0]  # type: ignore[attr-defined]
         raise exc
 
     if threading.current_thread() is not threading.main_thread():

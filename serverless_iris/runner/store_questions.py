@@ -8,6 +8,7 @@ import subprocess
 import sys
 from typing import Any
 
+from serverless_iris.paths import QUESTION_TIMEOUT_ENV, timeout
 from serverless_iris.runner.plan import MODEL_NAME
 
 
@@ -62,12 +63,14 @@ class StoreQuestion:
     def answered(self) -> bool:
         return self._child is None or self._child.poll() is not None
 
-    def result(self, timeout: float = 300) -> Any:
-        """The answer (waiting for the child up to ``timeout`` s); None when unknown."""
+    def result(self) -> Any:
+        """The answer, waiting for the child up to ``IRIS_STORE_QUESTION_TIMEOUT`` seconds; None when
+        unknown (then the child is killed)."""
         if self._child is not None:
+            wait = timeout(QUESTION_TIMEOUT_ENV)
             child, self._child = self._child, None
             try:
-                output, _ = child.communicate(timeout=timeout)
+                output, _ = child.communicate(timeout=wait)
             except subprocess.TimeoutExpired:
                 child.kill()
                 child.communicate()

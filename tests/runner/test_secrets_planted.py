@@ -89,14 +89,16 @@ def test_a_failed_login_in_a_real_run_leaks_the_key_nowhere(key: str, tmp_path: 
 
 
 def _key_notebook(folder: Path) -> Path:
-    """A feature notebook that prints the key, then raises with it in its message."""
+    """A feature notebook that prints the key, then raises with it in its message. The local backend's
+    kernels do not get ``HOPSWORKS_API_KEY``, so the cells read it as a notebook could come by it
+    otherwise (a file, another variable): from ``LEAKED_KEY``."""
     nb = nbformat.v4.new_notebook()
     parameters = nbformat.v4.new_code_cell('LABEL = "iris"  # a string parameter')
     parameters.metadata["tags"] = ["parameters"]
     nb.cells = [
         parameters,
-        nbformat.v4.new_code_cell(f'import os\nprint("the key:", os.environ["{KEY_ENV}"])'),
-        nbformat.v4.new_code_cell(f'raise RuntimeError("rejected " + os.environ["{KEY_ENV}"])'),
+        nbformat.v4.new_code_cell('import os\nprint("the key:", os.environ["LEAKED_KEY"])'),
+        nbformat.v4.new_code_cell('raise RuntimeError("rejected " + os.environ["LEAKED_KEY"])'),
     ]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     folder.mkdir()
@@ -117,7 +119,13 @@ def test_a_cell_raising_with_the_key_and_the_key_as_a_parameter_value_leak_nowhe
     """
     notebooks = _key_notebook(tmp_path / "notebooks")
     done = workspace.run(
-        "--notebooks", str(notebooks), "--only", "feature", "-p", f"LABEL={key}", env={KEY_ENV: key}
+        "--notebooks",
+        str(notebooks),
+        "--only",
+        "feature",
+        "-p",
+        f"LABEL={key}",
+        env={KEY_ENV: key, "LEAKED_KEY": key},
     )
 
     assert done.returncode == 1, done.stdout + done.stderr

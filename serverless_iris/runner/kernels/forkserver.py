@@ -42,6 +42,7 @@ from serverless_iris.runner.kernels.startup import skip_unused_grammar
 
 LAUNCHER = ["-m", "ipykernel_launcher"]  # what a kernel spec for this Python runs after the interpreter
 START_TIMEOUT_S = 120  # a kernel's pid is waited for this long (it waits for its modules to load)
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 def available() -> bool:
@@ -251,10 +252,13 @@ def serve(preload: list[str]) -> None:
                     pass
             continue
         queue.remove(request)
+        # SIGTERM waits until the new kernel is in ``children``: stop() must find it to kill it
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
         pid = _fork()
         if pid == 0:
             _become_kernel(request, here, protocol)
         children.add(pid)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
         _send(protocol, {"forked": request["kernel"], "pid": pid})
 
 
@@ -271,7 +275,11 @@ def _fork() -> int:
 def _become_kernel(request: dict[str, Any], here: str, protocol: TextIO) -> None:
     """In the forked child: a kernel's session, folder, environment and streams, then ipykernel."""
     code = 1
+    server = os.getppid()
     try:
+        _die_with_parent()
+        if os.getppid() != server:  # the server ended before the line above took effect
+            return
         os.setsid()
         protocol.close()
         devnull = os.open(os.devnull, os.O_RDWR)
@@ -284,6 +292,7 @@ def _become_kernel(request: dict[str, Any], here: str, protocol: TextIO) -> None
             del sys.path[0]  # as ipykernel_launcher does; the kernel adds its own folder back
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})  # blocked by the server to fork
         sys.argv = ["ipykernel_launcher", *request["argv"]]
         gc.enable()  # for the notebook's own objects: what it inherited stays frozen
         if request.get("offline"):  # after the environment: the patch reads the backend from it
@@ -311,12 +320,25 @@ def _reap(children: set[int], protocol: TextIO) -> None:
         _send(protocol, {"exited": pid, "status": code})
 
 
+def _die_with_parent() -> None:
+    """Have Linux SIGKILL this kernel when the fork server ends, however it ends (even killed outright),
+    so no kernel outlives the run as an orphan (``prctl(PR_SET_PDEATHSIG)``)."""
+    import ctypes
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # no prctl: the server's own kill on its way out remains
+        pass
+
+
 def _kill_all(children: set[int]) -> None:
+    """SIGKILL each kernel and its process group (a kernel just forked may not lead its group yet)."""
     for pid in children:
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except OSError:
-            pass
+        for kill in (os.kill, os.killpg):
+            try:
+                kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
 
 
 def _send(protocol: TextIO, message: dict[str, Any]) -> None:

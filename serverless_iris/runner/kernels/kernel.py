@@ -20,7 +20,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from serverless_iris.backend import selected_backend
+from serverless_iris.backend import selected_backend, without_key
 from serverless_iris.offline_kernel import DISPLAY_NAME, LAUNCHER
 from serverless_iris.paths import NOTEBOOKS_DIR, importable
 from serverless_iris.runner.plan import PIPELINE
@@ -56,7 +56,7 @@ def fork_server(notebooks: Path = NOTEBOOKS_DIR, first: str = "feature") -> Fork
         preload = notebook_modules(Path(notebooks) / PIPELINE[first])
     except (OSError, ValueError):  # the plan reports a missing or broken notebook
         preload = []
-    return forkserver.ForkServer(kernel_environment(), preload)
+    return forkserver.ForkServer(without_key(kernel_environment()), preload)  # a fork gets its own env
 
 
 def kernel_environment() -> dict[str, str]:
