@@ -33,7 +33,7 @@ from serverless_iris.helpers.model_in_use import NEWEST
 from serverless_iris.helpers.provenance import read_provenance
 from serverless_iris.helpers.wording import plural
 
-MIN_TIME_SPAN = pd.Timedelta(minutes=10)  # the accuracy chart's time axis spans at least this
+MIN_TIME_SPAN = pd.Timedelta(minutes=15)  # the accuracy chart's time axis spans at least this
 # The dashboard's charts are shown about 310 px wide on a phone: drawn about 400 px wide (4 in at 100
 # dpi) with 12 to 13-point text, their labels read 10 to 11 px there (matplotlib's 6.4 in and 10 points
 # gave about 6 px).
@@ -95,7 +95,7 @@ def _time_axis(ax: Any, when: pd.Series) -> None:
     if last - first < MIN_TIME_SPAN:
         middle = first + (last - first) / 2
         ax.set_xlim(middle - MIN_TIME_SPAN / 2, middle + MIN_TIME_SPAN / 2)
-    locator = AutoDateLocator(maxticks=5)  # few enough to stay apart at the phone's text size
+    locator = AutoDateLocator(minticks=3, maxticks=6)  # few enough to stay apart at the phone's text size
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
 

@@ -205,6 +205,7 @@ def test_dashboard_summary_follows_the_shared_contract() -> None:
         "metrics": {"accuracy": 0.9, "f1_macro": 0.8},
         "created": "2023-11-14T22:13:20+00:00",
         "training_run": "20261127T093000Z-abc123",
+        "parameters": {},
     }
     assert summary["today"]["event_time"] == "2025-02-09T00:00:00+00:00"
     assert summary["today"]["actual"] == VARIETIES[39 % 3]

@@ -261,8 +261,18 @@ def test_compare_data_carries_parameters_notebooks_and_known_metrics(outputs: Pa
     by_id = {run["id"]: run for run in data}
     assert by_id[FAILED_RUN]["parameters"] == {"N_FLOWERS": "4"}
     assert [n["status"] for n in by_id[FAILED_RUN]["notebooks"]] == ["succeeded", "failed"]
-    assert by_id[OK_RUN]["model"] == {"version": 1, "accuracy": "96.7%", "f1": "0.966"}
-    assert by_id[FAILED_RUN]["model"] is None
+    # OK_RUN's run.json predates its model record: the dashboard's model names it as the run that trained it
+    assert by_id[OK_RUN]["model"] == {
+        "trained": {
+            "version": 1,
+            "accuracy": "96.7%",
+            "f1": "0.966",
+            "parameters": "not recorded",
+            "chosen": "—",
+        },
+        "predicted_with": None,
+    }
+    assert by_id[FAILED_RUN]["model"] == {"trained": None, "predicted_with": None}
 
 
 def test_alert_banner_only_when_below_threshold(fresh: Path) -> None:
