@@ -11,6 +11,7 @@ import inspect
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -195,12 +196,15 @@ def test_committed_notebook_is_clean_with_one_documented_parameters_cell(name: s
     tagged = [cell for cell in notebook.cells if "parameters" in cell.metadata.get("tags", [])]
     assert len(tagged) == 1
     lines = [line for line in tagged[0].source.splitlines() if line.strip()]
-    assert [line.split("=")[0].strip() for line in lines] == PARAMETERS[name]
+    assert [re.split("[:=]", line)[0].strip() for line in lines] == PARAMETERS[name]
     for line in lines:
         assert "  # " in line and "=" not in line.split("#", 1)[1], f"comment each parameter, no '=': {line}"
     inspected = papermill.inspect_notebook(str(NOTEBOOKS[name]))
     assert list(inspected) == PARAMETERS[name]
     assert all(p["help"] for p in inspected.values())
+    assert all(p["inferred_type_name"] != "None" for p in inspected.values()), (
+        "annotate each parameter's type"
+    )
     assert "pip install" not in "".join(cell.source for cell in code)
     assert "from serverless_iris import login" in code[0].source + code[1].source
     assert any("project = login()" in cell.source for cell in code)

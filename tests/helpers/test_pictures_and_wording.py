@@ -101,7 +101,9 @@ def test_accuracy_chart_reads_as_times_of_one_day_for_close_points(times: list[s
     assert len(ticks) >= 3 and all(re.fullmatch(r"\d\d:\d\d", tick) for tick in ticks), ticks
     assert offset == "2026-Nov-30"  # the date, once
     span = pd.Timedelta(days=right - left)
-    assert dashboard.MIN_TIME_SPAN - pd.Timedelta(milliseconds=1) <= span < pd.Timedelta(hours=1)  # float days
+    assert (
+        dashboard.MIN_TIME_SPAN - pd.Timedelta(milliseconds=1) <= span < pd.Timedelta(hours=1)
+    )  # float days
     points = matplotlib.dates.date2num(pd.to_datetime(times))
     assert left < points.min() and points.max() < right
 
