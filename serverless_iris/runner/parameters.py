@@ -101,5 +101,5 @@ def resolve(
 def _did_you_mean(name: str, known: list[str]) -> str:
     """`` (did you mean N_NEIGHBORS?)`` for a name that differs from a declared one in case or by a typo."""
     lowered = {k.lower(): k for k in known}
-    close = difflib.get_close_matches(name.lower(), list(lowered), n=1)
+    close = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.75)
     return f" (did you mean {lowered[close[0]]}?)" if close else ""

@@ -264,6 +264,7 @@ def test_a_second_run_on_the_same_store_waits_or_refuses(workspace: Workspace, t
         (["-p", "N_NEIGHBORS=abc"], "N_NEIGHBORS expects an integer"),
         (["-p", "TEST_SIZE=big"], "TEST_SIZE expects a number"),
         (["-p", "NO_SUCH_PARAMETER=1"], "NO_SUCH_PARAMETER: unknown parameter"),
+        (["-p", "n_neighbors=5"], "-p n_neighbors: unknown parameter (did you mean N_NEIGHBORS?)"),
         (["--only", "feature", "-p", "N_NEIGHBORS=3"], "N_NEIGHBORS: unknown parameter"),
         (["-p", "DASHBOARD_DIR=/tmp/x"], "DASHBOARD_DIR: set by the runner (use --outputs)"),
         (

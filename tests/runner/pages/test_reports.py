@@ -108,6 +108,18 @@ def test_every_executed_cell_shows_its_duration_and_the_slowest_are_marked(outpu
         assert doc.find(id=link["href"][1:]) is not None, f"{link['href']} points nowhere"
 
 
+def test_a_reports_total_time_says_where_the_time_outside_the_cells_went(outputs: Path) -> None:
+    executed = nbformat.read(outputs / "runs" / OK_RUN / "iris-feature-pipeline.ipynb", 4)
+    total = executed.metadata.papermill.duration
+    in_cells = sum(c.metadata.papermill.duration for c in executed.cells if c.cell_type == "code")
+    assert total > in_cells  # papermill starts the kernel and saves the notebook besides
+    shown = soup(report_path(outputs, OK_RUN, "feature")).select_one("#ir-total").get_text(" ", strip=True)
+    assert shown == (
+        f"{report.format_duration(total)} total ({report.format_duration(in_cells)} in the cells, "
+        f"{report.format_duration(total - in_cells)} starting the kernel and saving the notebook)"
+    )
+
+
 def test_failed_report_has_a_banner_linking_to_the_highlighted_failing_cell(outputs: Path) -> None:
     for results in (False, True):
         doc = soup(report_path(outputs, FAILED_RUN, "inference", results))
