@@ -206,7 +206,8 @@ def test_committed_notebook_is_clean_with_one_documented_parameters_cell(name: s
         "annotate each parameter's type"
     )
     assert "pip install" not in "".join(cell.source for cell in code)
-    assert "from serverless_iris import login" in code[0].source + code[1].source
+    assert "check_parameters(" in code[1].source, "the values are checked right after the parameters cell"
+    assert "from serverless_iris import login" in code[1].source + code[2].source
     assert any("project = login()" in cell.source for cell in code)
 
 
@@ -284,6 +285,7 @@ COURSE_CALLS = {
 BEYOND = {
     "## Beyond the course: monitoring and alert": ["plot_accuracy_over_time(", "dashboard_summary("],
     "## Beyond the course: the dashboard's Try-it model": ["export_knn("],
+    "## Beyond the course: the dashboard page": ["write_dashboard_page("],
 }
 # Corrections the markdown must state: what the course did, and why the notebook differs.
 CORRECTIONS = {
