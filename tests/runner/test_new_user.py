@@ -143,7 +143,7 @@ def test_an_outputs_folder_refuses_the_runs_of_another_store(tmp_path: Path) -> 
 
     assert done.returncode == 2, done.stdout + done.stderr
     assert f"holds the runs of another store (local store {space.store})" in done.stderr
-    assert f"this run uses local store {other}" in done.stderr and "--outputs DIR" in done.stderr
+    assert f"this run uses local store {other}" in done.stderr and "--outputs outputs-local" in done.stderr
     assert len(space.runs()) == 1 and not other.exists()
     args = ["--only", "feature", "--notebooks", str(FIXTURES / "ok")]
     separate = space.run_here(
