@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 from support import load_make_assets
 
-from serverless_iris.helpers import dashboard, dashboard_files, flowers
+from serverless_iris.helpers import dashboard, dashboard_files, flowers, model_in_use
 from serverless_iris.helpers.contract import validate_iris
 from serverless_iris.helpers.flowers import FEATURES, SPECIES_RANGES, VARIETIES
 from serverless_iris.paths import DASHBOARD_ENV
@@ -302,6 +302,16 @@ def test_an_alert_retrains_at_most_once_per_window(newest_model_created: object,
     )["alert"]
     assert alert["below"] is True
     assert alert["retrain"] is retrain and alert["retrain_held"] is not retrain
+
+
+def test_an_alert_on_a_model_pinned_by_model_version_does_not_retrain() -> None:
+    """Retraining registers a newer model, which a pinned MODEL_VERSION would not use."""
+    outcomes = predictions("y" * 10 + "nnn" + "y" * 4)
+    for chosen, retrain in ((model_in_use.NEWEST, True), (model_in_use.pinned(1), False)):
+        card = dashboard.model_card(MODEL, {"N_NEIGHBORS": 2}, None, chosen)
+        summary = dashboard.dashboard_summary(MODEL, outcomes, card=card)
+        assert summary["alert"]["below"] is True and summary["alert"]["retrain"] is retrain
+        assert summary["model"]["chosen"] == chosen and summary["model"]["parameters"] == {"N_NEIGHBORS": 2}
 
 
 def test_an_alert_over_fewer_than_7_predictions_does_not_retrain() -> None:
