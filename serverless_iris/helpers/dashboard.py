@@ -78,7 +78,7 @@ def plot_accuracy_over_time(history: pd.DataFrame) -> Figure:
     ax.plot(when, window, linestyle="--", label=f"last {ALERT_WINDOW} predictions")
     ax.set_ylim(-0.05, 1.05)
     ax.set_ylabel("accuracy")
-    ax.set_xlabel("prediction time (UTC)")
+    ax.set_xlabel("prediction time (UTC)", loc="left")  # the date stands at the right end
     _time_axis(ax, when)
     ax.set_title(f"Accuracy over time ({plural(len(ordered), 'prediction')})")
     ax.legend(loc="lower left")
