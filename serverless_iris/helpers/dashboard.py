@@ -101,11 +101,19 @@ def _time_axis(ax: Any, when: pd.Series) -> None:
 
 
 def recent_predictions(history: pd.DataFrame, rows: int = 5) -> pd.DataFrame:
-    """The newest ``rows`` predictions as the dashboard's table shows them, numbered from 1."""
+    """The newest ``rows`` predictions as the dashboard's table shows them, numbered from 1.
+
+    Short columns (the flower's month, day and time; ``v3`` for the model), so that the picture, shown
+    at a phone's width, keeps its text legible: a table's text scales with its width."""
     recent = newest_first(history, "prediction_time", "flower_time").head(rows)
-    table = recent[["flower_time", "predicted", "label", "model_version"]].assign(
-        flower_time=utc(recent["flower_time"]).dt.strftime("%Y-%m-%d %H:%M:%S"),
-        correct=(recent["predicted"] == recent["label"]).map({True: "yes", False: "no"}),
+    table = pd.DataFrame(
+        {
+            "flower (UTC)": utc(recent["flower_time"]).dt.strftime("%m-%d %H:%M"),
+            "predicted": recent["predicted"],
+            "actual": recent["label"],
+            "model": [f"v{int(version)}" for version in recent["model_version"]],
+            "right": (recent["predicted"] == recent["label"]).map({True: "yes", False: "no"}),
+        }
     )
     table.index = range(1, len(table) + 1)
     return table

@@ -169,7 +169,9 @@ def test_accuracy_plot_and_recent_table(tmp_path: Path) -> None:
     dfi.export(table, str(tmp_path / "recent.png"), table_conversion="matplotlib")  # as the notebook does
     assert_not_blank(tmp_path / "recent.png")
     assert list(table.index) == [1, 2, 3, 4, 5]
-    assert list(table["flower_time"]) == [f"2025-01-{d:02d} 00:00:00" for d in (9, 8, 7, 6, 5)]
+    assert list(table["flower (UTC)"]) == [f"01-{d:02d} 00:00" for d in (9, 8, 7, 6, 5)]
+    assert list(table.columns) == ["flower (UTC)", "predicted", "actual", "model", "right"]
+    assert table["model"].str.fullmatch(r"v\d+").all()
 
 
 def test_newest_first_breaks_ties_by_the_measurements() -> None:

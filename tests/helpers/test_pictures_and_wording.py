@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import dataframe_image as dfi
 import matplotlib
 import numpy as np
 import pandas as pd
@@ -191,4 +192,8 @@ def test_the_dashboards_chart_labels_are_legible_on_a_phone(tmp_path: Path) -> N
         heatmap = sns.heatmap(matrix, annot=True, fmt="d", cmap="Blues")  # as the notebooks draw it
         labels = heatmap.get_yticklabels()[0].get_fontsize()
         assert _px_on_a_phone(heatmap.get_figure(), tmp_path / "matrix.png", labels) >= 10
+        table = tmp_path / "recent.png"  # as the notebook exports it: dataframe_image's 14 points at 100 dpi
+        recent = dashboard.recent_predictions(history.assign(model_version=12, predicted="Versicolor"))
+        dfi.export(recent, str(table), table_conversion="matplotlib")
+        assert 14 * 100 / 72 * min(1, PHONE_FIGURE_PX / Image.open(table).size[0]) >= 10
     assert matplotlib.rcParams["font.size"] == 10  # matplotlib's own default again
