@@ -29,12 +29,12 @@ REPO = Path(__file__).resolve().parents[1]
 STORE = ("db", "feature", "util", "query", "feature_group", "feature_view", "feature_store", "project")
 TARGETS = {
     "embedded": tuple(f"serverless_iris.embedded.{module}.*" for module in (*STORE, "model_registry")),
-    "parameters": ("serverless_iris.runner.parameters.*",),
+    "parameters": ("serverless_iris.runner.parameters.*", "serverless_iris.helpers.parameters.*"),
     "redact": ("serverless_iris.backend.x_redact__mutmut_*",),
 }
 # mutant name -> why no test can tell it from the original (names are mutmut's; renumbered on edits)
 _E = "serverless_iris.embedded."
-_P = "serverless_iris.runner.parameters."
+_P = "serverless_iris.helpers.parameters."  # Parameter and the conditions moved here from runner/
 _FS, _FV = f"{_E}feature_store.xǁFeatureStoreǁ", f"{_E}feature_view.xǁFeatureViewǁ"
 _MODEL, _MR = f"{_E}model_registry.xǁModelǁ", f"{_E}model_registry.x_"
 _STACKLEVEL = (

@@ -66,6 +66,7 @@ LONGEST_FIRST = (
     "runner/test_monitoring.py",
     "helpers/test_fuzz_contract.py",
     "runner/test_runner.py",  # builds the shared full run
+    "test_notebooks_without_the_runner.py",  # seven notebook executions under papermill alone
     "runner/kernels/test_warm_imports.py",
     "helpers/test_tryit.py",
     "test_offline_kernel.py",  # the course's Lab 1 in three fresh kernels, pip install of the kernel spec

@@ -195,14 +195,18 @@ def test_committed_notebook_is_clean_with_one_documented_parameters_cell(name: s
     tagged = [cell for cell in notebook.cells if "parameters" in cell.metadata.get("tags", [])]
     assert len(tagged) == 1
     lines = [line for line in tagged[0].source.splitlines() if line.strip()]
-    assert [line.split("=")[0].strip() for line in lines] == PARAMETERS[name]
+    assert [re.split("[:=]", line)[0].strip() for line in lines] == PARAMETERS[name]
     for line in lines:
         assert "  # " in line and "=" not in line.split("#", 1)[1], f"comment each parameter, no '=': {line}"
     inspected = papermill.inspect_notebook(str(NOTEBOOKS[name]))
     assert list(inspected) == PARAMETERS[name]
     assert all(p["help"] for p in inspected.values())
+    assert all(p["inferred_type_name"] != "None" for p in inspected.values()), (
+        "annotate each parameter's type"
+    )
     assert "pip install" not in "".join(cell.source for cell in code)
-    assert "import hopsworks\n" in code[0].source + code[1].source
+    assert "check_parameters(" in code[1].source, "the values are checked right after the parameters cell"
+    assert "import hopsworks\n" in code[1].source + code[2].source
     assert any("project = hopsworks.login()" in cell.source for cell in code)
     assert notebook.metadata.kernelspec == {
         "display_name": "Python 3 (embedded Hopsworks)",
@@ -285,6 +289,7 @@ COURSE_CALLS = {
 BEYOND = {
     "## Beyond the course: monitoring and alert": ["plot_accuracy_over_time(", "dashboard_summary("],
     "## Beyond the course: the dashboard's Try-it model": ["export_knn("],
+    "## Beyond the course: the dashboard page": ["write_dashboard_page("],
 }
 # Corrections the markdown must state: what the course did, and why the notebook differs.
 CORRECTIONS = {

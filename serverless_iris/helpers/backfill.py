@@ -11,7 +11,8 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from serverless_iris.helpers.flowers import BACKFILL_EVENT_TIME
+from serverless_iris.helpers.flowers import BACKFILL_EVENT_TIME, FEATURES
+from serverless_iris.helpers.wording import plural
 
 _ONE_SECOND = dt.timedelta(seconds=1)
 
@@ -49,3 +50,33 @@ def holds_only_backfill(group: Any) -> bool:
     if group is None:
         return False
     return len(group.read(start_time=BACKFILL_EVENT_TIME + _ONE_SECOND)) == 0
+
+
+def backfill_note(group: Any, rows: Any) -> str | None:
+    """What a backfill of ``rows`` (a DataFrame) adds beside the backfill ``group`` already holds, said
+    when it is not nothing: a flower is known by its four measurements (and the backfill's event time),
+    so a row whose measurements were edited is a new flower, added beside the stored one it was edited
+    from, and a row whose variety alone changed replaces the stored variety."""
+    if group is None:
+        return None
+    stored = group.read(start_time=BACKFILL_EVENT_TIME, end_time=BACKFILL_EVENT_TIME + _ONE_SECOND)
+    if len(stored) == 0:
+        return None
+    key = list(FEATURES)
+    known = dict(zip(stored[key].itertuples(index=False, name=None), stored["variety"], strict=True))
+    keys = list(rows[key].itertuples(index=False, name=None))
+    new = sum(k not in known for k in keys)
+    relabelled = sum(k in known and known[k] != v for k, v in zip(keys, rows["variety"], strict=True))
+    if not new and not relabelled:
+        return None
+    said = []
+    if new:
+        said.append(
+            f"{plural(new, 'row')} {'matches' if new == 1 else 'match'} no stored flower, added beside the "
+            f"{plural(len(stored), 'stored flower')}: a flower is known by its four measurements, so a row "
+            "whose measurements were edited is a new flower, and the one it was edited from stays"
+        )
+    if relabelled:
+        verb = "changes" if relabelled == 1 else "change"
+        said.append(f"{plural(relabelled, 'row')} {verb} the variety of a stored flower, replacing it")
+    return "; ".join(said)

@@ -26,6 +26,7 @@ RECENT_TABLE = "df_recent.png"  # the newest predictions against their labels
 CONFUSION_MATRIX = "confusion_matrix.png"  # every recorded prediction against its label
 ACCURACY_PLOT = "accuracy.png"  # cumulative and rolling accuracy over time
 TRAINING_CONFUSION_MATRIX = "training_confusion_matrix.png"  # the newest training run's test set
+TRAINED_JSON = "trained_model.json"  # :class:`ModelCard` of the model the training notebook registered last
 FLOWER_PICTURES = "flowers"  # subfolder: the variety pictures the Try-it form shows
 
 ROLLING_WINDOWS = (7, 30)  # the dashboard's rolling accuracy: over the last 7 and 30 predictions
@@ -33,12 +34,15 @@ ALERT_WINDOW = 7  # the alert watches the rolling accuracy over the last 7 predi
 ALERT_THRESHOLD = 0.8  # the inference notebook's default ACCURACY_THRESHOLD
 
 
-class ModelCard(TypedDict):
+class ModelCard(TypedDict, total=False):
     name: str
     version: int
     metrics: dict[str, float]
     created: str | None  # ISO-8601 UTC
     training_run: str | None  # the runner's run id that trained the model; None when trained by hand
+    parameters: dict[str, Any]  # the training notebook's N_NEIGHBORS, TEST_SIZE, SEED
+    chosen: str  # why this model predicts (helpers.model_in_use); only the model in use has it
+    test_flowers: int  # the held-out flowers its accuracy was measured on; only the model just trained
 
 
 class Today(TypedDict):
@@ -126,6 +130,14 @@ def alert(
     }
 
 
+def describe_model(card: Mapping[str, Any]) -> str:
+    """``model iris v6 (accuracy 96.7%, N_NEIGHBORS=2)``, as the console says it."""
+    accuracy = (card.get("metrics") or {}).get("accuracy")
+    shown = [f"accuracy {percent(accuracy)}" if accuracy is not None else "accuracy not recorded"]
+    shown += [f"{name}={value}" for name, value in (card.get("parameters") or {}).items()]
+    return f"model {card.get('name', 'iris')} v{card.get('version', '?')} ({', '.join(shown)})"
+
+
 def percent(share: float) -> str:
     """A share as a percentage with up to three significant digits: ``42.9%``, ``80%``, ``100%``."""
     return f"{100 * share:.3g}%"
@@ -140,6 +152,11 @@ def read_dashboard(folder: Path) -> dict[str, Any] | None:
 def read_knn_model(folder: Path) -> dict[str, Any] | None:
     """The exported model the Try-it form predicts with; None when there is none."""
     return read_json(Path(folder) / KNN_MODEL_JSON)
+
+
+def read_trained(folder: Path) -> dict[str, Any] | None:
+    """The :class:`ModelCard` the training notebook wrote beside its confusion matrix; None when none."""
+    return read_json(Path(folder) / TRAINED_JSON)
 
 
 def training_run(folder: Path) -> str | None:

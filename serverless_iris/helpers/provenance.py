@@ -56,8 +56,11 @@ def package_versions(names: Iterable[str] = PACKAGES) -> dict[str, str | None]:
     return versions
 
 
-def training_provenance(feature_group: Any, data: pd.DataFrame) -> dict[str, Any]:
-    """The record for a model trained on ``data`` (with its ``event_time`` column) from ``feature_group``."""
+def training_provenance(
+    feature_group: Any, data: pd.DataFrame, parameters: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The record for a model trained on ``data`` (with its ``event_time`` column) from ``feature_group``
+    with the training notebook's ``parameters`` (what the dashboard and run.json show of the model)."""
     import pandas as pd
 
     latest = pd.to_datetime(data["event_time"]).max() if len(data) else None
@@ -73,6 +76,7 @@ def training_provenance(feature_group: Any, data: pd.DataFrame) -> dict[str, Any
             "rows": len(data),
             "latest_event_time": latest.isoformat() if latest is not None else None,
         },
+        "parameters": dict(parameters or {}),
         "trained_at": dt.datetime.now(dt.timezone.utc).isoformat(),
     }
 

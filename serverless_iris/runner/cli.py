@@ -9,7 +9,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from serverless_iris.backend import HOST_ENV, KEY_ENV, PROJECT_ENV, describe_store_record, redact
 from serverless_iris.errors import StoreBusyError
@@ -368,4 +368,20 @@ def _summary(result: Result) -> str:
     lines += [f"problem: {problem}" for problem in result.problems]
     index = f"; index: {shown(result.index)}" if result.index else ""
     lines.append(f"run {record['id']} {record['status']} in {record['duration_s']:.1f} s{index}")
+    lines += _model_lines(record)
     return redact("\n".join(lines))
+
+
+def _model_lines(record: dict[str, Any]) -> list[str]:
+    """The model the run trained, and, last, what it predicted with which model and why that one."""
+    from serverless_iris.helpers.dashboard_files import describe_model
+
+    models = record.get("model") or {}
+    lines = [f"trained {describe_model(models['trained'])}"] if models.get("trained") else []
+    used, today = models.get("predicted_with"), record.get("predicted")
+    if used and today:
+        lines.append(
+            f"predicted {today['predicted']} for the flower of {today['event_time']} (actually "
+            f"{today['actual']}) with {describe_model(used)}: {used.get('chosen', 'chosen not recorded')}"
+        )
+    return lines

@@ -19,6 +19,7 @@ import socket
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
@@ -31,10 +32,12 @@ from serverless_iris.errors import StoreBusyError
 from serverless_iris.files import read_json, write_json
 from serverless_iris.helpers.dashboard_files import DASHBOARD_FOLDER
 from serverless_iris.helpers.provenance import package_versions
+from serverless_iris.helpers.wording import plural
 from serverless_iris.paths import LOCK_TIMEOUT_ENV, STORE_ENV, lock_timeout, store_path
 from serverless_iris.runner.plan import PIPELINE, UsageError
 
 RUN_LOCK = "run.lock"  # in the store's folder
+STORE_ID = "store.id"  # in the embedded store's folder: tells a store from a later one at the same path
 RUNS_FOLDER = "runs"  # <outputs>/runs/<run id>/: one folder per run
 RUN_FILE = "run.json"  # in a run's folder: the run's record
 INDEX_PAGE = "index.html"  # <outputs>/index.html: the dashboard and the run history
@@ -174,28 +177,80 @@ def _generated_index(page: Path) -> bool:
     return any(mark in text for mark in INDEX_MARKS)
 
 
-def prune(outputs: Path, keep: int, current: str, in_use: str | None = None) -> None:
+def prune(outputs: Path, keep: int, current: str, in_use: str | None = None) -> tuple[list[str], list[str]]:
     """Delete all but the newest ``keep`` run folders the runner wrote; never the current run, another
     live one, or ``in_use``, the run that trained the model in use (the dashboard links its report), nor
-    a folder the runner did not write (:func:`is_run_folder`)."""
+    a folder the runner did not write (:func:`is_run_folder`).
+
+    Returns the ids deleted and the ids older than the newest ``keep`` kept on purpose.
+    """
     live = {run["id"] for run in load_runs(outputs) if effective_status(run) == "running"}
     ours = (p for p in (outputs / RUNS_FOLDER).iterdir() if p.is_dir() and not p.is_symlink())
     folders = sorted((p for p in ours if is_run_folder(p)), key=lambda p: p.name)
+    deleted, kept = [], []
     for folder in folders[::-1][keep:]:
         if folder.name not in (current, in_use) and folder.name not in live:
             shutil.rmtree(folder, ignore_errors=True)
+            deleted.append(folder.name)
+        else:
+            kept.append(folder.name)
+    return deleted, kept
+
+
+def pruned_line(keep: int, deleted: list[str], kept: list[str], in_use: str | None) -> str | None:
+    """What ``--keep`` did, for the console: how many runs it deleted, and which older ones it kept, why."""
+    if not deleted and not kept:
+        return None
+    line = f"--keep {keep}: deleted {plural(len(deleted), 'older run')}"
+    reasons = [
+        f"{run} ({'it trained the model in use' if run == in_use else 'still running'})" for run in kept
+    ]
+    return line + (f"; kept {', '.join(reasons)}" if reasons else "")
+
+
+def reached_store(run: dict[str, Any]) -> dict[str, Any] | None:
+    """The store ``run`` recorded, once it reached it (a notebook succeeded); None before, or for a run
+    archived before run.json recorded its store. A run that failed to log in wrote nothing anywhere, so it
+    does not claim its outputs folder for the store it never reached."""
+    recorded = run.get("store")
+    reached = any(entry.get("status") == "succeeded" for entry in run.get("notebooks") or [])
+    return recorded if isinstance(recorded, dict) and reached else None
 
 
 def other_store(outputs: Path, store: dict[str, Any]) -> str | None:
-    """The store the runs archived in ``outputs`` used, described, when it is not ``store``; else None.
+    """The store the runs archived in ``outputs`` reached, described, when it is not ``store``; else None.
 
-    Runs archived before run.json recorded its store do not count.
-    """
+    A store deleted and made again at the same path is the same place (its runs stay in the folder's
+    history, noted as an earlier store's: :func:`earlier_store`)."""
     for run in load_runs(outputs):
-        recorded = run.get("store")
-        if isinstance(recorded, dict) and recorded != store:
+        recorded = reached_store(run)
+        if recorded and _place(recorded) != _place(store):
             return describe_store_record(recorded)
     return None
+
+
+def _place(store: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in store.items() if k != "id"}
+
+
+def store_id(folder: Path) -> str:
+    """The embedded store's identity, kept in ``<store>/store.id`` (made on its first run)."""
+    path = Path(folder) / STORE_ID
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        identity = uuid.uuid4().hex
+        path.write_text(identity + "\n")
+        return identity
+
+
+def earlier_store(run: dict[str, Any], current: dict[str, Any] | None) -> bool:
+    """Whether ``run`` reached an earlier store than ``current`` at the same place (deleted since): its
+    predictions and models are gone from the store the dashboard shows."""
+    recorded = reached_store(run)
+    return bool(recorded and current and recorded.get("id") and current.get("id")) and (
+        recorded["id"] != current["id"]
+    )
 
 
 def unfinished_runs(outputs: Path) -> list[str]:

@@ -5,103 +5,20 @@ wrong type fails minutes into a run, or silently does something else. The runner
 ``-p`` against the parameters cells of the selected notebooks and converts it to the type of the
 notebook's default before any kernel starts, then against the values the notebook allows.
 
-A parameter declares its allowed values after the last ``;`` of its comment, as a Python condition on
-its own name that a reader of the notebook can read, e.g.
-``TEST_SIZE = 0.2  # share of the flowers held out; 0 < TEST_SIZE < 1``. Written ``≤`` and ``≥``:
-papermill skips a parameters line holding a second ``=``. It keeps the whole comment as the parameter's
-help, so ``papermill --help-notebook`` shows the condition too.
+The allowed values and the conversion are :mod:`serverless_iris.helpers.parameters`' (the notebooks
+check their values with the same conditions).
 """
 
 from __future__ import annotations
 
-import ast
+import difflib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from serverless_iris.helpers.parameters import Parameter, ParameterError
+
 SECRET_MARKERS = ("KEY", "TOKEN", "SECRET", "PASSWORD")
-_TRUE = {"true", "yes", "on", "1"}
-_FALSE = {"false", "no", "off", "0"}
-_LITERALS = {"true": True, "false": False, "none": None, "null": None}
-_TYPE_NAMES = {bool: "a boolean (true or false)", int: "an integer", float: "a number", str: "a string"}
-
-
-_COMPARISONS = {
-    ast.Lt: lambda a, b: a < b,
-    ast.LtE: lambda a, b: a <= b,
-    ast.Gt: lambda a, b: a > b,
-    ast.GtE: lambda a, b: a >= b,
-    ast.Eq: lambda a, b: a == b,
-    ast.NotEq: lambda a, b: a != b,
-    ast.In: lambda a, b: a in b,
-    ast.NotIn: lambda a, b: a not in b,
-    ast.Is: lambda a, b: a is b,
-    ast.IsNot: lambda a, b: a is not b,
-}
-
-
-class ParameterError(ValueError):
-    """A ``-p`` option is malformed, unknown, secret-looking, of the wrong type or not allowed (one line
-    per problem)."""
-
-
-@dataclass(frozen=True)
-class Parameter:
-    """One line of a notebook's ``parameters`` cell, as papermill's ``inspect_notebook`` reads it."""
-
-    name: str
-    default: str  # the default's source text, e.g. "None", "0.2", "'iris'"
-    help: str
-
-    @property
-    def type(self) -> type | None:
-        """The type values are converted to: the default's, or ``None`` (no literal default, or ``None``)."""
-        try:
-            value = ast.literal_eval(self.default)
-        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-            return None
-        return type(value) if type(value) in _TYPE_NAMES else None
-
-    @property
-    def allowed(self) -> str | None:
-        """The condition after the help's last ``;`` when it is one on this parameter, e.g. ``N >= 1``."""
-        _, _, last = self.help.rpartition(";")
-        return last.strip() if _condition(last.strip(), self.name) is not None else None
-
-    @property
-    def description(self) -> str:
-        """The help without its allowed values."""
-        return self.help.rpartition(";")[0].strip() if self.allowed else self.help
-
-    def check(self, value: Any, text: str) -> None:
-        """Refuse ``value`` (converted from ``text``) when the notebook's condition does not hold for it."""
-        condition = _condition(self.allowed or "", self.name)
-        if condition is not None and not _holds(condition, value):
-            raise ParameterError(
-                f"-p {self.name}={text}: not allowed; the notebook allows only {self.allowed} "
-                f"({self.name}: {self.description})"
-            )
-
-    def convert(self, text: str) -> Any:
-        """``text`` as a value of the default's type; without one, a Python literal or else the text."""
-        kind = self.type
-        if kind is None:
-            return _literal_or_text(text)
-        if kind is str:
-            return text
-        if kind is bool:
-            word = text.strip().lower()
-            if word in _TRUE | _FALSE:
-                return word in _TRUE
-        else:
-            try:
-                return kind(text)
-            except ValueError:
-                pass
-        raise ParameterError(
-            f"-p {self.name}={text}: {self.name} expects {_TYPE_NAMES[kind]} (its default is {self.default})"
-        )
 
 
 def read_parameters(notebook: Path) -> dict[str, Parameter]:
@@ -162,9 +79,11 @@ def resolve(
         owners = [label for label, params in declared.items() if name in params]
         if not owners:
             known = sorted({p for params in declared.values() for p in params})
+            guess = _did_you_mean(name, known)
             errors.append(
-                f"-p {name}: unknown parameter; none of the selected notebooks ({', '.join(declared)}) "
-                f"declares it. Declared: {', '.join(known) or 'none'} (runner.py --list describes them)"
+                f"-p {name}: unknown parameter{guess}; none of the selected notebooks "
+                f"({', '.join(declared)}) declares it. Declared: {', '.join(known) or 'none'} "
+                "(runner.py --list describes them)"
             )
             continue
         try:
@@ -179,57 +98,8 @@ def resolve(
     return values
 
 
-def _literal_or_text(text: str) -> Any:
-    """A number, boolean or None written as a Python literal (or true/false/none/null), else the text."""
-    word = text.strip()
-    if word.lower() in _LITERALS:
-        return _LITERALS[word.lower()]
-    try:
-        value = ast.literal_eval(word)
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        return text
-    return value if value is None or type(value) in (bool, int, float) else text
-
-
-def _condition(text: str, name: str) -> ast.expr | None:
-    """``text`` parsed as a condition on ``name`` made only of comparisons, and/or/not and literals."""
-    try:
-        tree = ast.parse(text.replace("≤", "<=").replace("≥", ">="), mode="eval").body
-    except SyntaxError:
-        return None
-    if not isinstance(tree, ast.Compare | ast.BoolOp | ast.UnaryOp):
-        return None
-    names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
-    allowed = (ast.Compare, ast.BoolOp, ast.And, ast.Or, ast.Not, ast.USub, ast.UnaryOp, ast.Constant)
-    allowed += (ast.Name, ast.Load, ast.Tuple, ast.List, ast.Set, *_COMPARISONS)
-    if names != {name} or not all(isinstance(node, allowed) for node in ast.walk(tree)):
-        return None
-    return tree
-
-
-def _holds(node: ast.expr, value: Any) -> Any:
-    """Evaluate a condition from :func:`_condition` with its one name bound to ``value``; a comparison that
-    Python refuses (``None < 1``) is false."""
-    if isinstance(node, ast.Name):
-        return value
-    if isinstance(node, ast.BoolOp):
-        results = (_holds(operand, value) for operand in node.values)
-        return all(results) if isinstance(node.op, ast.And) else any(results)
-    if isinstance(node, ast.UnaryOp):
-        operand = _holds(node.operand, value)
-        return not operand if isinstance(node.op, ast.Not) else -operand
-    if isinstance(node, ast.Compare):
-        left = _holds(node.left, value)
-        for op, right_node in zip(node.ops, node.comparators, strict=True):
-            right = _holds(right_node, value)
-            try:
-                if not _COMPARISONS[type(op)](left, right):
-                    return False
-            except TypeError:
-                return False
-            left = right
-        return True
-    if isinstance(node, ast.Tuple | ast.List | ast.Set):
-        return [_holds(item, value) for item in node.elts]
-    assert isinstance(node, ast.Constant)
-    return node.value
+def _did_you_mean(name: str, known: list[str]) -> str:
+    """`` (did you mean N_NEIGHBORS?)`` for a name that differs from a declared one in case or by a typo."""
+    lowered = {k.lower(): k for k in known}
+    close = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.75)
+    return f" (did you mean {lowered[close[0]]}?)" if close else ""

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from serverless_iris.backend import (
     HOST_ENV,
+    KEY_ENV,
     PROJECT_ENV,
     describe_store_record,
     redact,
@@ -37,7 +38,9 @@ from serverless_iris.files import write_json
 from serverless_iris.helpers.dashboard_files import (
     DASHBOARD_FOLDER,
     DASHBOARD_JSON,
+    TRAINED_JSON,
     read_dashboard,
+    read_trained,
     training_run,
 )
 from serverless_iris.helpers.provenance import git_commit
@@ -51,6 +54,7 @@ from serverless_iris.runner.outputs import (
     MARKER,
     RUN_FILE,
     RUN_LOCK,
+    STORE_ID,
     Echo,
     foreign_contents,
     mark,
@@ -58,7 +62,9 @@ from serverless_iris.runner.outputs import (
     other_store,
     package_versions_later,
     prune,
+    pruned_line,
     run_folder,
+    store_id,
     store_lock,
     unfinished_runs,
 )
@@ -122,12 +128,16 @@ def execute(
         )
     elsewhere = other_store(outputs, store)
     if elsewhere:
+        command = " ".join([*(argv or ["runner.py"]), "--outputs", f"outputs-{plan.backend}"])
         raise UsageError(
             f"{outputs} holds the runs of another store ({elsewhere}); this run uses "
-            f"{describe_store_record(store)}. Give it an outputs folder of its own (--outputs DIR), or "
-            f"run on that store ({STORE_ENV}, {HOST_ENV}/{PROJECT_ENV})"
+            f"{describe_store_record(store)}. An outputs folder shows one store's dashboard and run "
+            f"history, so give this store a folder of its own, e.g. python {command}; or run on that "
+            f"store ({STORE_ENV}, {HOST_ENV}/{PROJECT_ENV}, {KEY_ENV}). See README, Backends"
         )
     with interrupts_raise(), store_lock(plan.backend, say):
+        if plan.backend == "local":
+            store["id"] = store_id(store_path())
         notes = unfinished_runs(outputs)
         run = None
         try:
@@ -135,7 +145,8 @@ def execute(
                 run = _started(plan, outputs, argv, forks, store)
             for note in notes:
                 say(note)
-            say(f"run {run.id} ({plan.mode}, backend {plan.backend}) -> {shown(run.folder)}")
+            planned = ", ".join(step.name for step in plan.steps)
+            say(f"run {run.id} ({plan.mode}: {planned}; backend {plan.backend}) -> {shown(run.folder)}")
             interrupted = run.go(timeout=timeout, progress_bar=progress_bar, say=say)
             problems = run.finish()
         except KeyboardInterrupt as exc:  # between the steps, which handle their own; the only one raised
@@ -147,7 +158,10 @@ def execute(
                 raise
             interrupted, problems = False, run.stop_failed(exc, say)
         try:
-            prune(outputs, keep, current=run.id, in_use=training_run(outputs / DASHBOARD_FOLDER))
+            in_use = training_run(outputs / DASHBOARD_FOLDER)
+            pruned = pruned_line(keep, *prune(outputs, keep, current=run.id, in_use=in_use), in_use)
+            if pruned:
+                say(pruned)
         except KeyboardInterrupt:
             problems.append(f"{INTERRUPTED} pruning old runs")
         index = _write_index(outputs, problems)
@@ -204,12 +218,13 @@ class _Run:
             "packages": {},
             "trained": None,  # why --daily trained a first model (daily.train_first)
             "retrained": None,  # why --daily retrained (daily.retrain_on_alert)
+            "model": {"trained": None, "predicted_with": None},  # model cards (helpers.dashboard.model_card)
+            "predicted": None,  # today's flower of the last inference: event_time, predicted, actual
             "notebooks": [notebook_entry(step.name) for step in plan.steps],
         }
         self.save()
         self.steps = list(plan.steps)
         self.kernels: dict[int, Kernel] = {}  # by id(step): a notebook run twice gets two fresh kernels
-        self.repredict: Step | None = None  # --daily: the inference run again after retraining on an alert
         self.today = _todays_flower(plan.steps[0])  # run after a backfill that left the store only that
         first = plan.steps[0]
         self.forks = forks or fork_server(first.path.parent, first.name)  # where kernels come from (Linux)
@@ -319,16 +334,25 @@ class _Run:
     def _after_inference(self, inference: Step, current: int, say: Echo) -> None:
         """--daily: the retrain decision on the dashboard this inference wrote (none: an earlier run's)."""
         folder = self.outputs / DASHBOARD_FOLDER
-        try:
-            written = (folder / DASHBOARD_JSON).stat().st_mtime >= self.started
-        except OSError:
-            written = False
+        written = _written_since(folder / DASHBOARD_JSON, self.started)
         trained = any(step.name == "training" for step in self.steps)
         addition = daily.retrain_on_alert(read_dashboard(folder) if written else None, trained)
         if addition is not None:
             assert self.plan.training is not None
-            self.repredict = replace(inference)  # its own Step, so its own kernel
-            self._add(addition, [self.plan.training, self.repredict], current, say)
+            repredict = replace(inference)  # its own Step, so its own kernel
+            self._add(addition, [self.plan.training, repredict], current, say)
+
+    def _record_model(self, step: Step, since: float) -> None:
+        """Keep in run.json the model a training step registered, or the one an inference step predicted
+        with and what it predicted, from the files the notebook wrote into the dashboard folder."""
+        folder = self.outputs / DASHBOARD_FOLDER
+        if step.name == "training" and _written_since(folder / TRAINED_JSON, since):
+            self.record["model"]["trained"] = read_trained(folder)
+        elif step.name == "inference" and _written_since(folder / DASHBOARD_JSON, since):
+            dashboard = read_dashboard(folder) or {}
+            self.record["model"]["predicted_with"] = dashboard.get("model")
+            today = dashboard.get("today") or {}
+            self.record["predicted"] = {k: today.get(k) for k in ("event_time", "predicted", "actual")}
 
     def _prestart(self, step: Step) -> None:
         """Start ``step``'s kernel now, unless it is running; a failure is reported when its turn comes."""
@@ -348,17 +372,10 @@ class _Run:
         parameters = dict(step.parameters)
         if "DASHBOARD_DIR" in step.declared:
             parameters["DASHBOARD_DIR"] = str(self.outputs / DASHBOARD_FOLDER)
-        if step is self.repredict and "MODEL_VERSION" in step.declared and "MODEL_VERSION" not in parameters:
-            versions = StoreQuestion(
-                self.plan.backend, model_versions
-            ).result()  # the newest: just trained, maybe not best
-            if versions:
-                parameters["MODEL_VERSION"] = max(versions)
         entry.update(status="running", executed=executed.name)
         self.save()
-        total = len(self.steps)
-        say(f"[{i + 1}/{total}] {step.name:<9} started   {step.path.name}")
-        begun = time.monotonic()
+        say(f"[{i + 1}] {step.name:<9} started   {step.path.name}")
+        begun, begun_at = time.monotonic(), time.time()
         try:
             self._prestart(step)
             kernel = self.kernels[id(step)]
@@ -377,12 +394,14 @@ class _Run:
         entry["error"] = error
         if not executed.exists():
             entry["executed"] = None
+        if not error:
+            self._record_model(step, begun_at)
         self._write_reports(entry)
         if error:
             for later in self.record["notebooks"][i + 1 :]:
                 later["status"] = "skipped"
         self.save()
-        say(_progress_line(i, total, entry))
+        say(_progress_line(i, entry))
         return error is None
 
     def _interrupted(self, exc: KeyboardInterrupt, say: Echo) -> None:
@@ -404,7 +423,7 @@ class _Run:
                     later["status"] = "skipped"
                 self._write_reports(current)
             self.save()
-        say(_progress_line(entries.index(current), len(entries), current) if current else why)
+        say(_progress_line(entries.index(current), current) if current else why)
 
     def _write_reports(self, entry: dict[str, Any]) -> None:
         """Queue the notebook's HTML reports: they are written while the next notebook runs."""
@@ -443,14 +462,24 @@ class _Run:
         return problems
 
 
-def _progress_line(i: int, total: int, entry: dict[str, Any]) -> str:
+def _progress_line(i: int, entry: dict[str, Any]) -> str:
+    """Notebook ``i``'s outcome. Steps are numbered without a total: a run may add notebooks as it goes
+    (today's flower, a first model, a retrain), each announced on its own line."""
     took = f"in {entry['duration_s']:.1f} s" if entry["duration_s"] is not None else ""
-    line = f"[{i + 1}/{total}] {entry['name']:<9} {entry['status']:<9} {took}".rstrip()
+    line = f"[{i + 1}] {entry['name']:<9} {entry['status']:<9} {took}".rstrip()
     error = entry["error"]
     if error:
         where = f" at cell In [{error['cell']}]" if error["cell"] is not None else ""
         line += f"{where}: {error['message']}"
     return line
+
+
+def _written_since(path: Path, since: float) -> bool:
+    """Whether ``path`` was (re)written at or after the Unix time ``since``."""
+    try:
+        return path.stat().st_mtime >= since
+    except OSError:
+        return False
 
 
 def _todays_flower(feature: Step) -> Step | None:
@@ -467,7 +496,9 @@ def _todays_flower(feature: Step) -> Step | None:
 def _new_store(backend: str) -> bool:
     """Whether the run starts on an embedded store that holds nothing yet (but this run's lock)."""
     folder = store_path()
-    return backend == "local" and (not folder.is_dir() or all(p.name == RUN_LOCK for p in folder.iterdir()))
+    return backend == "local" and (
+        not folder.is_dir() or all(p.name in (RUN_LOCK, STORE_ID) for p in folder.iterdir())
+    )
 
 
 def _warm_up(backend: str | None) -> None:

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 from support import load_make_assets
 
-from serverless_iris.helpers import dashboard, dashboard_files, flowers
+from serverless_iris.helpers import dashboard, dashboard_files, flowers, model_in_use
 from serverless_iris.helpers.contract import validate_iris
 from serverless_iris.helpers.flowers import FEATURES, SPECIES_RANGES, VARIETIES
 from serverless_iris.paths import DASHBOARD_ENV
@@ -169,7 +169,9 @@ def test_accuracy_plot_and_recent_table(tmp_path: Path) -> None:
     dfi.export(table, str(tmp_path / "recent.png"), table_conversion="matplotlib")  # as the notebook does
     assert_not_blank(tmp_path / "recent.png")
     assert list(table.index) == [1, 2, 3, 4, 5]
-    assert list(table["flower_time"]) == [f"2025-01-{d:02d} 00:00:00" for d in (9, 8, 7, 6, 5)]
+    assert list(table["flower (UTC)"]) == [f"01-{d:02d} 00:00" for d in (9, 8, 7, 6, 5)]
+    assert list(table.columns) == ["flower (UTC)", "predicted", "actual", "model", "right"]
+    assert table["model"].str.fullmatch(r"v\d+").all()
 
 
 def test_newest_first_breaks_ties_by_the_measurements() -> None:
@@ -205,6 +207,7 @@ def test_dashboard_summary_follows_the_shared_contract() -> None:
         "metrics": {"accuracy": 0.9, "f1_macro": 0.8},
         "created": "2023-11-14T22:13:20+00:00",
         "training_run": "20261127T093000Z-abc123",
+        "parameters": {},
     }
     assert summary["today"]["event_time"] == "2025-02-09T00:00:00+00:00"
     assert summary["today"]["actual"] == VARIETIES[39 % 3]
@@ -301,6 +304,16 @@ def test_an_alert_retrains_at_most_once_per_window(newest_model_created: object,
     )["alert"]
     assert alert["below"] is True
     assert alert["retrain"] is retrain and alert["retrain_held"] is not retrain
+
+
+def test_an_alert_on_a_model_pinned_by_model_version_does_not_retrain() -> None:
+    """Retraining registers a newer model, which a pinned MODEL_VERSION would not use."""
+    outcomes = predictions("y" * 10 + "nnn" + "y" * 4)
+    for chosen, retrain in ((model_in_use.NEWEST, True), (model_in_use.pinned(1), False)):
+        card = dashboard.model_card(MODEL, {"N_NEIGHBORS": 2}, None, chosen)
+        summary = dashboard.dashboard_summary(MODEL, outcomes, card=card)
+        assert summary["alert"]["below"] is True and summary["alert"]["retrain"] is retrain
+        assert summary["model"]["chosen"] == chosen and summary["model"]["parameters"] == {"N_NEIGHBORS": 2}
 
 
 def test_an_alert_over_fewer_than_7_predictions_does_not_retrain() -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import dataframe_image as dfi
 import matplotlib
 import numpy as np
 import pandas as pd
@@ -101,7 +102,9 @@ def test_accuracy_chart_reads_as_times_of_one_day_for_close_points(times: list[s
     assert len(ticks) >= 3 and all(re.fullmatch(r"\d\d:\d\d", tick) for tick in ticks), ticks
     assert offset == "2026-Nov-30"  # the date, once
     span = pd.Timedelta(days=right - left)
-    assert dashboard.MIN_TIME_SPAN <= span < pd.Timedelta(hours=1)
+    assert (
+        dashboard.MIN_TIME_SPAN - pd.Timedelta(milliseconds=1) <= span < pd.Timedelta(hours=1)
+    )  # float days
     points = matplotlib.dates.date2num(pd.to_datetime(times))
     assert left < points.min() and points.max() < right
 
@@ -162,3 +165,35 @@ def test_a_load_without_repeats_says_only_how_many_flowers() -> None:
     frame = flowers.get_random_iris_flowers(3, seed=1)
     assert load_summary(frame, "the synthetic flowers") == "3 valid flowers from the synthetic flowers"
     assert load_summary(frame.head(1), "the synthetic flowers") == "1 valid flower from the synthetic flowers"
+
+
+PHONE_FIGURE_PX = 310  # a dashboard figure's width on a 375 px phone (the page's card padding aside)
+
+
+def _px_on_a_phone(figure: Figure, path: Path, points: float) -> float:
+    """How tall ``points`` of text in ``figure``, saved to ``path``, are shown on a phone."""
+    figure.savefig(path)
+    width = Image.open(path).size[0]
+    return points * figure.dpi / 72 * min(1, PHONE_FIGURE_PX / width)
+
+
+def test_the_dashboards_chart_labels_are_legible_on_a_phone(tmp_path: Path) -> None:
+    import seaborn as sns
+
+    history = _history([f"2026-11-30 19:5{i}" for i in range(5)])
+    with matplotlib.rc_context():
+        dashboard.legible_on_a_phone()
+        accuracy = dashboard.plot_accuracy_over_time(history)
+        ticks = accuracy.axes[0].get_xticklabels()[0].get_fontsize()
+        assert _px_on_a_phone(accuracy, tmp_path / "accuracy.png", ticks) >= 10
+        matrix = pd.DataFrame(
+            np.eye(3, dtype=int), [f"True {v}" for v in VARIETIES], [f"Pred {v}" for v in VARIETIES]
+        )
+        heatmap = sns.heatmap(matrix, annot=True, fmt="d", cmap="Blues")  # as the notebooks draw it
+        labels = heatmap.get_yticklabels()[0].get_fontsize()
+        assert _px_on_a_phone(heatmap.get_figure(), tmp_path / "matrix.png", labels) >= 10
+        table = tmp_path / "recent.png"  # as the notebook exports it: dataframe_image's 14 points at 100 dpi
+        recent = dashboard.recent_predictions(history.assign(model_version=12, predicted="Versicolor"))
+        dfi.export(recent, str(table), table_conversion="matplotlib")
+        assert 14 * 100 / 72 * min(1, PHONE_FIGURE_PX / Image.open(table).size[0]) >= 10
+    assert matplotlib.rcParams["font.size"] == 10  # matplotlib's own default again

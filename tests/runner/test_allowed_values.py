@@ -25,7 +25,11 @@ def _assigned_names(notebook_path) -> list[str]:
     notebook = nbformat.read(notebook_path, as_version=4)
     (cell,) = [c for c in notebook.cells if "parameters" in c.metadata.get("tags", [])]
     tree = ast.parse(cell.source)
-    return [node.targets[0].id for node in tree.body if isinstance(node, ast.Assign)]
+    return [
+        (node.target if isinstance(node, ast.AnnAssign) else node.targets[0]).id
+        for node in tree.body
+        if isinstance(node, ast.Assign | ast.AnnAssign)
+    ]
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=list(PIPELINE))

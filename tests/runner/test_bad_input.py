@@ -185,7 +185,12 @@ CASES = [
     ),
     # bad -p values: refused before any kernel starts, or stopped by the notebook
     Case("p-wrong-type", ("N_FLOWERS=abc",), (r"N_FLOWERS expects an integer",), exit_codes=(2,)),
-    Case("p-unknown-name", ("N_FLOWER=3",), (r"-p N_FLOWER: unknown parameter",), exit_codes=(2,)),
+    Case(
+        "p-unknown-name",
+        ("N_FLOWER=3",),
+        (r"-p N_FLOWER: unknown parameter \(did you mean N_FLOWERS\?\)",),
+        exit_codes=(2,),
+    ),
     Case("p-not-name-value", ("BACKFILL",), (r"-p BACKFILL: expected NAME=VALUE",), exit_codes=(2,)),
     Case("p-secret-name", ("API_KEY=abc",), (r"-p API_KEY: .*looks like a secret",), exit_codes=(2,)),
     Case("p-runner-owned", ("DASHBOARD_DIR=/tmp",), (r"DASHBOARD_DIR: set by the runner",), exit_codes=(2,)),

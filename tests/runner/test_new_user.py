@@ -124,7 +124,8 @@ def test_runs_from_another_folder_use_the_repository_outputs_and_store(tmp_path:
     assert list(elsewhere.iterdir()) == []  # neither outputs/ nor store/ here
     (run_json,) = (repo / "outputs" / "runs").glob("*/run.json")
     record = json.loads(run_json.read_text())
-    assert record["store"] == {"backend": "local", "path": str(repo / "store")}
+    identity = (repo / "store" / "store.id").read_text().strip()  # tells it from a later store at that path
+    assert record["store"] == {"backend": "local", "path": str(repo / "store"), "id": identity}
     assert (repo / "store" / "run.lock").is_file() and (repo / "outputs" / "index.html").is_file()
     assert f"Store: local store {repo / 'store'}" in (repo / "outputs" / "index.html").read_text()
 
@@ -142,7 +143,7 @@ def test_an_outputs_folder_refuses_the_runs_of_another_store(tmp_path: Path) -> 
 
     assert done.returncode == 2, done.stdout + done.stderr
     assert f"holds the runs of another store (local store {space.store})" in done.stderr
-    assert f"this run uses local store {other}" in done.stderr and "--outputs DIR" in done.stderr
+    assert f"this run uses local store {other}" in done.stderr and "--outputs outputs-local" in done.stderr
     assert len(space.runs()) == 1 and not other.exists()
     args = ["--only", "feature", "--notebooks", str(FIXTURES / "ok")]
     separate = space.run_here(

@@ -59,6 +59,19 @@ def test_an_unknown_name_when_no_notebook_declares_anything() -> None:
     ]
 
 
+def test_a_name_typed_in_lower_case_gets_did_you_mean() -> None:
+    declared = {
+        "training": {"N_NEIGHBORS": Parameter("N_NEIGHBORS", "2", ""), "SEED": Parameter("SEED", "42", "")}
+    }
+
+    assert _refusal(resolve, {"n_neighbors": "5", "SEDE": "1"}, declared) == [
+        "-p n_neighbors: unknown parameter (did you mean N_NEIGHBORS?); none of the selected notebooks "
+        "(training) declares it. Declared: N_NEIGHBORS, SEED (runner.py --list describes them)",
+        "-p SEDE: unknown parameter (did you mean SEED?); none of the selected notebooks (training) "
+        "declares it. Declared: N_NEIGHBORS, SEED (runner.py --list describes them)",
+    ]
+
+
 def test_a_parameter_without_a_comment_has_an_empty_help(tmp_path: Path) -> None:
     nb = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell("PLAIN = 1\nNOTED = 2  # documented")

@@ -88,11 +88,14 @@ def test_the_console_shows_progress_and_a_summary_and_nothing_else(full_run: Ful
     for done in (full_run.full, full_run.daily):
         assert done.stderr == ""  # no kernel notices, no library warnings
         lines = done.stdout.splitlines()
-        assert re.match(r"run \d{8}T\d{6}Z-\w{6} \((full|daily), backend local\)", lines[0])
-        assert any(re.match(r"\[1/\d\] feature +started", line) for line in lines)
-        assert any(re.match(r"\[1/\d\] feature +succeeded in \d+\.\d s", line) for line in lines)
+        assert re.match(r"run \d{8}T\d{6}Z-\w{6} \((full|daily): [a-z, ]+; backend local\)", lines[0])
+        assert any(re.match(r"\[1\] feature +started", line) for line in lines)
+        assert any(re.match(r"\[1\] feature +succeeded in \d+\.\d s", line) for line in lines)
         assert re.search(r"^feature +succeeded +\d+\.\d s +outputs/runs/\S+\.html$", done.stdout, re.M)
-        assert re.search(r"succeeded in \d+\.\d s; index: outputs/index\.html$", lines[-1])
+        assert re.search(r"succeeded in \d+\.\d s; index: outputs/index\.html$", done.stdout, re.M)
+        assert re.match(
+            r"predicted \w+ for the flower of \S+ \(actually \w+\) with model iris v\d ", lines[-1]
+        )
 
 
 def test_the_hopsworks_key_appears_in_no_output_file_and_not_on_the_console(full_run: FullRun) -> None:
@@ -261,6 +264,7 @@ def test_a_second_run_on_the_same_store_waits_or_refuses(workspace: Workspace, t
         (["-p", "N_NEIGHBORS=abc"], "N_NEIGHBORS expects an integer"),
         (["-p", "TEST_SIZE=big"], "TEST_SIZE expects a number"),
         (["-p", "NO_SUCH_PARAMETER=1"], "NO_SUCH_PARAMETER: unknown parameter"),
+        (["-p", "n_neighbors=5"], "-p n_neighbors: unknown parameter (did you mean N_NEIGHBORS?)"),
         (["--only", "feature", "-p", "N_NEIGHBORS=3"], "N_NEIGHBORS: unknown parameter"),
         (["-p", "DASHBOARD_DIR=/tmp/x"], "DASHBOARD_DIR: set by the runner (use --outputs)"),
         (

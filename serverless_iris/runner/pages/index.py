@@ -17,12 +17,19 @@ from typing import Any
 
 from markupsafe import Markup
 
-from serverless_iris.backend import describe_store_record
+from serverless_iris.backend import HOST_ENV, KEY_ENV, PROJECT_ENV, describe_store_record
 from serverless_iris.files import write_atomic
 from serverless_iris.helpers import dashboard_files, flowers
 from serverless_iris.helpers.contract import LIMITS_CM
 from serverless_iris.helpers.wording import plural
-from serverless_iris.runner.outputs import INDEX_PAGE, effective_status, load_runs
+from serverless_iris.paths import OUTPUTS_DIR, REPO_ROOT, STORE_ENV
+from serverless_iris.runner.outputs import (
+    INDEX_PAGE,
+    earlier_store,
+    effective_status,
+    load_runs,
+    reached_store,
+)
 from serverless_iris.runner.pages.report import TEMPLATES, format_duration, format_time, offline
 
 DASHBOARD_FIGURES = (
@@ -36,6 +43,8 @@ DASHBOARD_FIGURES = (
     ),
 )
 
+MODEL_ROLES = ("trained", "predicted_with")  # run.json "model": the model trained, the one that predicted
+
 _jinja: Any = None
 
 
@@ -43,7 +52,8 @@ def write_index(outputs: Path) -> Path:
     """(Re)write ``outputs/index.html`` from the run archive and the dashboard folder."""
     outputs = Path(outputs)
     records = load_runs(outputs)
-    runs = [_run_view(outputs, run) for run in records]
+    store = _store(records)
+    runs = [_run_view(outputs, run) | {"earlier_store": earlier_store(run, store)} for run in records]
     dashboard = _dashboard_view(outputs, runs)
     page = (
         _jinja_env()
@@ -54,13 +64,24 @@ def write_index(outputs: Path) -> Path:
             statuses=sorted({r["status"] for r in runs}),
             modes=sorted({r["mode"] for r in runs}),
             compare=[r["compare"] for r in runs],
-            store=_store(records),
+            store=describe_store_record(store) if store else None,
+            create_command=create_command(outputs, store),
             generated=format_time(datetime.now(timezone.utc)),
         )
     )
     index = outputs / INDEX_PAGE
     write_atomic(index, offline(page))
     return index
+
+
+def write_dashboard_page(dashboard_dir: Path) -> Path | None:
+    """Rewrite the page of the outputs folder whose ``dashboard/`` is ``dashboard_dir``, from the notebooks:
+    whatever draws the pictures also makes the page's text agree with them, under ``runner.py`` or not.
+    None (nothing written) when ``dashboard_dir`` is no outputs folder's dashboard."""
+    folder = Path(dashboard_dir).resolve()
+    if folder.name != dashboard_files.DASHBOARD_FOLDER:
+        return None
+    return write_index(folder.parent)
 
 
 def warm_up() -> None:
@@ -91,7 +112,8 @@ def _run_view(outputs: Path, run: dict[str, Any]) -> dict[str, Any]:
             }
         )
     parameters = {k: _show_value(v) for k, v in (run.get("parameters") or {}).items()}
-    model = run.get("model") or {}
+    model = run.get("model") if isinstance(run.get("model"), dict) else {}
+    models = {role: _model_summary(model[role]) if model.get(role) else None for role in MODEL_ROLES}
     view = {
         "id": run["id"],
         "status": status,
@@ -106,12 +128,12 @@ def _run_view(outputs: Path, run: dict[str, Any]) -> dict[str, Any]:
         "argv": " ".join(run.get("argv") or []),
         "host": run.get("host") or "",
         "packages": run.get("packages") or {},
-        "model": model,
+        "models": models,
     }
     view["compare"] = {
         k: view[k]
         for k in ("id", "status", "mode", "started", "duration", "backend", "git_commit", "parameters")
-    } | {"notebooks": [{k: n[k] for k in ("name", "status", "duration")} for n in notebooks], "model": None}
+    } | {"notebooks": [{k: n[k] for k in ("name", "status", "duration")} for n in notebooks], "model": models}
     return view
 
 
@@ -122,10 +144,26 @@ def _training(run: dict[str, Any]) -> str | None:
     return f"retrained: {run['retrained']}" if run.get("retrained") else None
 
 
-def _store(runs: list[dict[str, Any]]) -> str | None:
-    """The store of the archive's runs (the runner keeps one store per outputs folder), newest first."""
-    recorded = next((r["store"] for r in runs if isinstance(r.get("store"), dict)), None)
-    return describe_store_record(recorded) if recorded else None
+def _store(runs: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The store the archive's runs reached (the runner keeps one store per outputs folder), newest first."""
+    return next((store for store in map(reached_store, runs) if store), None)
+
+
+def create_command(outputs: Path, store: dict[str, Any] | None) -> str:
+    """The command that adds a run to this outputs folder, for the page to suggest: one the runner
+    accepts, on the store the folder's runs reached (``store``), into this folder."""
+    words = ["python", "runner.py"]
+    if Path(outputs).resolve() != OUTPUTS_DIR.resolve():
+        words += ["--outputs", str(outputs)]
+    if not store:
+        return " ".join(words)
+    if store.get("backend") == "local":
+        path = store.get("path")
+        default = path is None or Path(path).resolve() == (REPO_ROOT / "store").resolve()
+        return " ".join(([] if default else [f"{STORE_ENV}={path}"]) + words)
+    env = [f"{KEY_ENV}=<your key>", f"{HOST_ENV}={store.get('host')}"]
+    env += [f"{PROJECT_ENV}={store['project']}"] if store.get("project") else []
+    return " ".join(env + words)
 
 
 def _dashboard_view(outputs: Path, runs: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -134,11 +172,8 @@ def _dashboard_view(outputs: Path, runs: list[dict[str, Any]]) -> dict[str, Any]
         return None
     model = data.get("model") or {}
     trained_by = next((r for r in runs if r["id"] == model.get("training_run")), None)
-    if trained_by:
-        trained_by["compare"]["model"] = _model_summary(model)
-    for run in runs:  # a run.json may record the model its run trained or used
-        if run["model"] and not run["compare"]["model"]:
-            run["compare"]["model"] = _model_summary(run["model"])
+    if trained_by and not trained_by["models"]["trained"]:  # a run.json older than its model record
+        trained_by["models"]["trained"] = _model_summary(model)
     today = data.get("today") or {}
     monitoring = {
         "rolling": [
@@ -174,7 +209,13 @@ def _dashboard_view(outputs: Path, runs: list[dict[str, Any]]) -> dict[str, Any]
         },
         "monitoring": monitoring,
         "figures": [
-            {"src": _asset(outputs, name), "title": title, "caption": caption}
+            {
+                "src": _asset(outputs, name),
+                "title": title,
+                "caption": _trained_caption(outputs, model)
+                if name == dashboard_files.TRAINING_CONFUSION_MATRIX
+                else caption,
+            }
             for name, title, caption in DASHBOARD_FIGURES
         ],
         "try_it": _try_it(outputs),
@@ -182,13 +223,31 @@ def _dashboard_view(outputs: Path, runs: list[dict[str, Any]]) -> dict[str, Any]
 
 
 def _model_summary(model: dict[str, Any]) -> dict[str, Any]:
-    """Version, accuracy and F1 of a dashboard.json (or run.json) ``model``, formatted."""
+    """Version, accuracy, F1, training parameters and why it predicts (when it did) of a model card
+    (``helpers.dashboard.model_card``: dashboard.json, trained_model.json, run.json), formatted."""
     metrics = model.get("metrics") or {}
+    parameters = model.get("parameters") or {}
     return {
         "version": model.get("version"),
         "accuracy": _percent(metrics.get("accuracy")),
         "f1": f"{metrics['f1_macro']:.3f}" if isinstance(metrics.get("f1_macro"), int | float) else "—",
+        "parameters": ", ".join(f"{k}={_show_value(v)}" for k, v in parameters.items()) or "not recorded",
+        "chosen": model.get("chosen") or "—",
     }
+
+
+def _trained_caption(outputs: Path, in_use: dict[str, Any]) -> str:
+    """Which model the training confusion matrix belongs to, and whether it is the model in use."""
+    trained = dashboard_files.read_trained(outputs / dashboard_files.DASHBOARD_FOLDER)
+    if not trained:
+        return "The newest training run's model on its held-out test flowers."
+    summary = _model_summary(trained)
+    flowers_ = trained.get("test_flowers")
+    held_out = f"its {plural(flowers_, 'held-out test flower')}" if flowers_ else "its held-out test flowers"
+    caption = f"Model v{summary['version']} ({summary['parameters']}) on {held_out}: {summary['accuracy']}."
+    if trained.get("version") != in_use.get("version"):
+        caption += f" Not the model in use (v{in_use.get('version', '?')})."
+    return caption
 
 
 def _training_report(run: dict[str, Any] | None) -> str | None:

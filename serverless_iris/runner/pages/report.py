@@ -116,7 +116,8 @@ def _annotate(nb: Any, error: dict[str, Any] | None) -> dict[str, Any]:
     code = [c for c in nb.cells if c.cell_type == "code"]
     timed = sorted((c for c in code if _pm(c).get("duration")), key=lambda c: -_pm(c)["duration"])
     run = nb.metadata.get("papermill") or {}
-    total = run.get("duration") or sum(_pm(c)["duration"] for c in timed)
+    in_cells = sum(_pm(c)["duration"] for c in timed)
+    total = run.get("duration") or in_cells
     slow = {id(c): rank for rank, c in enumerate(timed[:SLOWEST], 1)} if len(timed) > 1 else {}
     for number, cell in enumerate(code, 1):
         state = _pm(cell).get("status")
@@ -132,6 +133,7 @@ def _annotate(nb: Any, error: dict[str, Any] | None) -> dict[str, Any]:
         "status": "failed" if failed else "succeeded",
         "started": format_time(run["start_time"]) if run.get("start_time") else None,
         "duration": format_duration(total) if total else None,
+        "time_split": _time_split(total, in_cells),
         "parameters": _parameter_rows(nb),
         "slowest": [
             {
@@ -144,6 +146,18 @@ def _annotate(nb: Any, error: dict[str, Any] | None) -> dict[str, Any]:
         ],
         "failure": _failure(failing, banners, error) if failed else None,
     }
+
+
+def _time_split(total: float, in_cells: float) -> str | None:
+    """Where the total time went, when the cells do not account for it: the rest is papermill's own work
+    around them (starting the kernel, saving the executed notebook after each cell)."""
+    rest = total - in_cells
+    if not total or rest < 0.05:
+        return None
+    return (
+        f"{format_duration(in_cells)} in the cells, {format_duration(rest)} starting the kernel "
+        "and saving the notebook"
+    )
 
 
 def _failure(cell: Any, banners: list[Any], error: dict[str, Any] | None) -> dict[str, Any]:

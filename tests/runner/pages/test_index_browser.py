@@ -138,7 +138,8 @@ def test_compare_two_runs_side_by_side(outputs: Path, tmp_path: Path, chromium: 
         assert rows["N_FLOWERS"] == ["4", "default"]
         assert rows["inference"] == ["failed · 1.50 s", "succeeded · 1.50 s"]
         assert rows["training"] == ["—", "succeeded · 1.50 s"]
-        assert rows["Accuracy"] == ["not recorded", "96.7%"]
+        assert rows["Trained: accuracy"] == ["not recorded", "96.7%"]
+        assert rows["Predicted with: model"] == ["not recorded", "not recorded"]
         notebooks = table.locator("tbody tr").all_inner_texts()
         order = [n for n in ("feature", "training", "inference") for t in notebooks if t.startswith(n + "\t")]
         assert order == ["feature", "training", "inference"], "notebooks in pipeline order"

@@ -123,13 +123,18 @@
       addRow(body, name, notebook(a, name), notebook(b, name));
     });
     addGroup(body, "Model");
-    if (!a.model && !b.model) {
-      addRow(body, "Metrics", "not recorded", "not recorded");
-    } else {
-      [["Version", "version"], ["Accuracy", "accuracy"], ["F1 (macro)", "f1"]].forEach(function (f) {
-        addRow(body, f[0], a.model ? String(a.model[f[1]]) : "not recorded", b.model ? String(b.model[f[1]]) : "not recorded");
+    [["trained", "Trained: ", [["version", "version"], ["accuracy", "accuracy"], ["F1 (macro)", "f1"], ["parameters", "parameters"]]],
+      ["predicted_with", "Predicted with: ", [["version", "version"], ["accuracy", "accuracy"], ["why", "chosen"]]]].forEach(function (role) {
+      var ma = a.model[role[0]];
+      var mb = b.model[role[0]];
+      if (!ma && !mb) {
+        addRow(body, role[1] + "model", "not recorded", "not recorded");
+        return;
+      }
+      role[2].forEach(function (f) {
+        addRow(body, role[1] + f[0], ma ? String(ma[f[1]]) : "not recorded", mb ? String(mb[f[1]]) : "not recorded");
       });
-    }
+    });
     compareTable.appendChild(head);
     compareTable.appendChild(body);
   }
