@@ -72,7 +72,7 @@ def done(tmp_path_factory: pytest.TempPathFactory) -> Done:
         target = executed / f"{len(result.texts):02d}-{name}.ipynb"
         try:
             papermill.execute_notebook(
-                str(NOTEBOOKS[name]), str(target), parameters=parameters, kernel_name="python3", cwd=str(root)
+                str(NOTEBOOKS[name]), str(target), parameters=parameters, cwd=str(root)
             )
             result.errors[label] = None
         except papermill.PapermillExecutionError as exc:

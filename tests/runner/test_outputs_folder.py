@@ -15,6 +15,8 @@ from browser import chromium_page
 from playwright.sync_api import Browser
 from support import FIXTURES, Workspace, make_workspace
 
+TEST_KEY = "test-key-0123456789abcdef"  # long and varied enough to scrub (shorter keys are refused)
+
 STUB_HOPSWORKS = '''
 import os
 from types import SimpleNamespace
@@ -53,9 +55,9 @@ def test_after_a_failed_login_the_corrected_host_may_use_the_same_outputs(
     notebooks = str(_login_notebooks(tmp_path / "notebooks"))
     args = ("--only", "feature", "--notebooks", notebooks)
 
-    wrong = space.run_here(*args, env={"HOPSWORKS_API_KEY": "k", "HOPSWORKS_HOST": "wrong.example"})
+    wrong = space.run_here(*args, env={"HOPSWORKS_API_KEY": TEST_KEY, "HOPSWORKS_HOST": "wrong.example"})
     assert wrong.returncode == 1 and "cannot reach wrong.example" in wrong.stdout
-    right = space.run_here(*args, env={"HOPSWORKS_API_KEY": "k", "HOPSWORKS_HOST": "right.example"})
+    right = space.run_here(*args, env={"HOPSWORKS_API_KEY": TEST_KEY, "HOPSWORKS_HOST": "right.example"})
     assert right.returncode == 0, right.stdout + right.stderr  # was: "holds the runs of another store"
 
     local = space.call(*args, env={"IRIS_BACKEND": "local"})
