@@ -13,7 +13,9 @@ flags as the browser tests) and saves:
 - ``dashboard.png``: the dashboard at desktop width (1280 px), from the top down to the end of the charts;
 - ``dashboard-phone.png``: the same page at phone width (390 px), down to the monitoring card;
 - ``report.png``: the training pipeline's HTML report, its header (status, parameters, slowest cells)
-  and first cells with their durations.
+  and first cells with their durations;
+- ``outline.json``: the dashboard's card headings and labels (``tests/browser.page_outline``), which a
+  test compares with the page the code writes now.
 
 The PNGs are taken at device scale 1 and re-encoded as palette PNGs with Pillow to keep them small.
 Re-running overwrites them; the temporary folder is removed unless ``--keep`` is given.
@@ -22,6 +24,7 @@ Re-running overwrites them; the temporary folder is removed unless ``--keep`` is
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -31,12 +34,13 @@ from pathlib import Path
 
 _HERE = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(_HERE), str(_HERE / "tests")]  # serverless_iris (installed or not) and the browser tests
-from browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402  (the browser tests' launch flags)
+from browser import CHROMIUM, CHROMIUM_ARGS, page_outline  # noqa: E402  (the browser tests' launch flags)
 
 from serverless_iris.backend import KEY_ENV  # noqa: E402
 from serverless_iris.paths import ASSETS_DIR, BACKEND_ENV, REPO_ROOT, STORE_ENV  # noqa: E402
 
 SHOTS = ASSETS_DIR / "screenshots"
+OUTLINE = SHOTS / "outline.json"  # the photographed page's cards (tests/test_screenshots.py compares)
 
 
 def run_pipelines(work: Path, daily_runs: int) -> Path:
@@ -131,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         for name, url, width, until, below in shots:
             screenshot(url, SHOTS / name, width=width, until=until, below=below, profile=work / "chromium")
+        outline = page_outline((outputs / "index.html").read_text(encoding="utf-8"))
+        OUTLINE.write_text(json.dumps(outline, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     finally:
         if args.keep:
             print(f"kept {work}")

@@ -98,3 +98,20 @@ def chromium_page(browser: Browser, *, width: int = 1280, height: int = 900) -> 
         yield session
     finally:
         context.close()
+
+
+def page_outline(html: str) -> list[str]:
+    """The dashboard's cards as a reader scans them: every card and figure heading, and the labels of the
+    model card, in page order, each run of digits folded to ``#`` (dates and counts change from run to run).
+
+    ``assets/make_screenshots.py`` records the outline of the page it photographs beside the pictures;
+    a test compares it with the page the current code writes, so the README's pictures cannot drift
+    from the page unnoticed.
+    """
+    import re
+
+    from bs4 import BeautifulSoup
+
+    dashboard = BeautifulSoup(html, "html.parser").find(id="dashboard") or BeautifulSoup(html, "html.parser")
+    texts = [" ".join(tag.get_text(" ").split()) for tag in dashboard.find_all(["h2", "h3", "dt"])]
+    return [re.sub(r"\d+", "#", text) for text in texts if text]
