@@ -207,7 +207,7 @@ def test_installed_runner_renders_a_report_outside_the_repository(venv_python: P
     (report,) = [p for p in run.glob("*.html") if not p.name.endswith(".results.html")]
     html = report.read_text(encoding="utf-8")
     assert 'class="ir-header"' in html  # the report template's header
-    assert (REPO / PACKAGE / "runner/templates/iris_report.css").read_text().splitlines()[0] in html
+    assert (REPO / PACKAGE / "runner/pages/templates/iris_report.css").read_text().splitlines()[0] in html
     assert "rows in iris v1: 3" in html  # the parameter reached the notebook; the embedded store answered
     kernel_package = re.search(r"serverless_iris imported from (\S+)", html)  # by the notebook's kernel
     assert kernel_package, html[-2000:]

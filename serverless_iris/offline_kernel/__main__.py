@@ -3,14 +3,21 @@
 import sys
 from pathlib import Path
 
-# As ipykernel_launcher: the working folder leaves sys.path while ipykernel loads (the kernel adds it back)
-if sys.path and (sys.path[0] == "" or Path(sys.path[0]) == Path.cwd()):
-    del sys.path[0]
 
-from serverless_iris.offline_kernel import install  # noqa: E402
+def main() -> None:
+    """Patch the SDK, then start ipykernel as ``ipykernel_launcher`` does."""
+    # As ipykernel_launcher: the working folder leaves sys.path while ipykernel loads (the kernel adds it)
+    if sys.path and (sys.path[0] == "" or Path(sys.path[0]) == Path.cwd()):
+        del sys.path[0]
 
-install()
+    from serverless_iris.offline_kernel import install
 
-from ipykernel import kernelapp  # noqa: E402
+    install()
 
-kernelapp.launch_new_instance()
+    from ipykernel import kernelapp
+
+    kernelapp.launch_new_instance()
+
+
+if __name__ == "__main__":  # importing the module (a package walk) starts no kernel
+    main()
