@@ -92,7 +92,7 @@ def monitored(tmp_path_factory: pytest.TempPathFactory) -> Monitored:
     kept = space.run("--daily", "-p", "N_FLOWERS=1", "-p", "RETRAIN_ON_ALERT=false")
     predictions = snapshot("kept")
     dashboards["kept"] = json.loads((space.outputs / "dashboard" / "dashboard.json").read_text())
-    shutil.copyfile(space.outputs / "index.html", space.outputs.parent / "index-kept.html")  # not in outputs/
+    shutil.copytree(space.outputs, space.outputs.parent / "outputs-kept")  # the page as it was, beside outputs/
     newest = newest_first(predictions.assign(flower_time=utc(predictions["flower_time"])), "flower_time")
     expected = float((newest["predicted"] == newest["label"]).head(7).mean())
 
@@ -129,7 +129,7 @@ def test_with_retraining_off_the_banner_shows_and_no_model_is_trained(
     assert monitored.versions["kept"] == monitored.versions["full"] == [1]
 
     with chromium_page(chromium) as session:
-        session.open(monitored.workspace.outputs.parent / "index-kept.html")
+        session.open(monitored.workspace.outputs.parent / "outputs-kept" / "index.html")
         banner = session.page.locator("#accuracy-alert")
         assert banner.is_visible()
         assert THRESHOLD in banner.inner_text() and "last 7 predictions" in banner.inner_text()
