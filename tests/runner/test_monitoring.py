@@ -92,7 +92,7 @@ def monitored(tmp_path_factory: pytest.TempPathFactory) -> Monitored:
     kept = space.run("--daily", "-p", "N_FLOWERS=1", "-p", "RETRAIN_ON_ALERT=false")
     predictions = snapshot("kept")
     dashboards["kept"] = json.loads((space.outputs / "dashboard" / "dashboard.json").read_text())
-    shutil.copytree(space.outputs, space.outputs.parent / "outputs-kept")  # the page as it was, beside outputs/
+    shutil.copytree(space.outputs, space.outputs.parent / "outputs-kept")  # the page as it was
     newest = newest_first(predictions.assign(flower_time=utc(predictions["flower_time"])), "flower_time")
     expected = float((newest["predicted"] == newest["label"]).head(7).mean())
 
