@@ -12,24 +12,17 @@ import contextlib
 import json
 import os
 import shutil
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from sdk_support import sdk
 
 from serverless_iris.embedded.project import LocalProject
 
 TOP_LEVEL = ("DataValidation", "Jupyter", "Logs", "Models", "Resources", "local_Training_Datasets")
-
-
-def sdk(dotted: str) -> Any:
-    module, _, name = dotted.rpartition(".")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return getattr(__import__(module, fromlist=[name]), name)
 
 
 class Backend:

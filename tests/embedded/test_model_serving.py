@@ -3,19 +3,12 @@ predictor script, and the project's ``Models`` dataset."""
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import pytest
+from sdk_support import sdk
 
 from serverless_iris.embedded.project import LocalProject
-
-
-def sdk(dotted: str):
-    module, _, name = dotted.rpartition(".")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return getattr(__import__(module, fromlist=[name]), name)
 
 
 @pytest.mark.parametrize(

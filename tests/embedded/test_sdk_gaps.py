@@ -3,32 +3,13 @@ of the SDK's heavy modules until one is used."""
 
 from __future__ import annotations
 
-import random
 import subprocess
 import sys
 
-import pandas as pd
 import pytest
+from sdk_support import view
 
 from serverless_iris.embedded.project import LocalProject
-
-
-def flowers(n: int) -> pd.DataFrame:
-    rng = random.Random(7)
-    return pd.DataFrame(
-        {
-            "id": range(n),
-            "sepal_length": [round(rng.uniform(4.5, 8), 2) for _ in range(n)],
-            "variety": [rng.choice(["Setosa", "Versicolor", "Virginica"]) for _ in range(n)],
-        }
-    )
-
-
-def view(project: LocalProject, n: int = 50):
-    fs = project.get_feature_store()
-    fg = fs.get_or_create_feature_group(name="flowers", version=1, primary_key=["id"])
-    fg.insert(flowers(n))
-    return fs.get_or_create_feature_view(name="flowers", version=1, query=fg.select_all(), labels=["variety"])
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from sdk_support import flowers, sdk, view
 
 from serverless_iris.embedded import db
 from serverless_iris.embedded import training_dataset as embedded_training_dataset
@@ -28,31 +29,6 @@ from serverless_iris.embedded.training_dataset import split_frame, split_spec
 from serverless_iris.embedded.util import VersionWarning
 
 NOW_MS = 1_800_000_000_000  # 2027-01-15: after every day below
-
-
-def sdk(dotted: str) -> Any:
-    module, _, name = dotted.rpartition(".")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return getattr(__import__(module, fromlist=[name]), name)
-
-
-def flowers(n: int) -> pd.DataFrame:
-    rng = random.Random(7)
-    return pd.DataFrame(
-        {
-            "id": range(n),
-            "sepal_length": [round(rng.uniform(4.5, 8), 2) for _ in range(n)],
-            "variety": [rng.choice(["Setosa", "Versicolor", "Virginica"]) for _ in range(n)],
-        }
-    )
-
-
-def view(project: LocalProject, n: int = 50):
-    fs = project.get_feature_store()
-    fg = fs.get_or_create_feature_group(name="flowers", version=1, primary_key=["id"])
-    fg.insert(flowers(n))
-    return fs.get_or_create_feature_view(name="flowers", version=1, query=fg.select_all(), labels=["variety"])
 
 
 def dated_view(fs: FeatureStore, n: int = 10):

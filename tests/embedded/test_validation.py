@@ -8,24 +8,17 @@ result; both run on whichever Great Expectations line is installed (0.18 or 1.x)
 from __future__ import annotations
 
 import random
-import warnings
 from typing import Any
 from unittest import mock
 
 import great_expectations
 import pandas as pd
 import pytest
+from sdk_support import sdk
 
 from serverless_iris.embedded.project import LocalProject
 
 GE_MAJOR = int(great_expectations.__version__.split(".")[0])
-
-
-def sdk(dotted: str) -> Any:
-    module, _, name = dotted.rpartition(".")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return getattr(__import__(module, fromlist=[name]), name)
 
 
 def flowers(n: int) -> pd.DataFrame:
