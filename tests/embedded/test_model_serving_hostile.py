@@ -9,7 +9,6 @@ import secrets
 import socket
 import time
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -49,15 +48,6 @@ class Predict:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         time.sleep(3600)
 """
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Iterator[LocalProject]:
-    """A project in a temporary store; deployments a failed test left running are stopped."""
-    project = LocalProject(tmp_path / "store")
-    yield project
-    for deployment in project.get_model_serving().get_deployments():
-        deployment.stop(await_stopped=5)
 
 
 def deployed(project: LocalProject, tmp_path: Path, script: str, **deploy: object) -> Deployment:
