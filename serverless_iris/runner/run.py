@@ -229,7 +229,7 @@ class _Run:
         first = plan.steps[0]
         self.forks = forks or fork_server(first.path.parent, first.name)  # where kernels come from (Linux)
         self.reports = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reports")
-        self.warm = self.reports.submit(_warm_up, plan.backend if self.today else None)  # off the path
+        self.reports.submit(_warm_up, plan.backend if self.today else None)  # off the critical path
         self.written: list[tuple[dict[str, Any], Future[list[Path]]]] = []
         self.packages = package_versions_later()
 
@@ -450,7 +450,6 @@ class _Run:
                 entry["report"] = paths[0].name
                 entry["results_report"] = paths[1].name if len(paths) > 1 else None
             self.record["packages"] = self.packages.result()
-            self.warm.exception()  # a run shorter than the warm-up's imports leaves no thread behind
         except KeyboardInterrupt:
             problems.append(f"{INTERRUPTED} writing reports")
         self.reports.shutdown(wait=False, cancel_futures=True)
